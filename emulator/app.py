@@ -1,0 +1,85 @@
+"""Assembly: the emulator's parts, and the ASGI app that serves them.
+
+``create_app(settings)`` opens the database, loads the fixtures and wires the services; any
+configuration problem raises :class:`~emulator.errors.ConfigError` right there, before a
+socket is opened. The returned ASGI app sends ``/2010-04-01/...`` to the Twilio edge (plain
+ASGI, the hot path) and everything else to FastAPI (the control plane under ``/_emulator``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from emulator import __version__
+from emulator.accounts import AccountService
+from emulator.clock import Clock
+from emulator.control.routes import router as control_router
+from emulator.ids import IdGenerator
+from emulator.settings import Settings
+from emulator.store.db import Database
+from emulator.store.fixtures import load_fixtures
+from emulator.twilio_api.routes import TwilioApi
+
+__all__ = ["Emulator", "EmulatorApp", "create_app"]
+
+TWILIO_PREFIX = "/2010-04-01"
+
+
+class Emulator:
+    """The running emulator's parts: settings, clock, ids, database and services."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clock = Clock()
+        self.ids = IdGenerator()
+        fixtures = load_fixtures(settings.fixture_paths())
+        self.db = Database(settings.database)
+        self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
+        self.accounts.load_fixtures()
+
+    async def start(self) -> None:
+        """Start background work (called once the event loop runs)."""
+
+    async def stop(self) -> None:
+        self.db.close()
+
+
+class EmulatorApp:
+    """The ASGI entry point: Twilio paths to the Twilio edge, the rest to FastAPI."""
+
+    def __init__(self, emulator: Emulator, twilio_api: TwilioApi, control: FastAPI) -> None:
+        self.emulator = emulator
+        self.twilio_api = twilio_api
+        self.control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(TWILIO_PREFIX):
+            await self.twilio_api(scope, receive, send)
+        else:
+            await self.control(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> EmulatorApp:
+    emulator = Emulator(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await emulator.start()
+        try:
+            yield
+        finally:
+            await emulator.stop()
+
+    control = FastAPI(
+        title="twilio-payments-emulator control plane",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    control.state.emulator = emulator
+    control.include_router(control_router)
+    twilio_api = TwilioApi(routes=[], db=emulator.db, ids=emulator.ids)
+    return EmulatorApp(emulator, twilio_api, control)

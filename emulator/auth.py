@@ -1,0 +1,85 @@
+"""HTTP Basic authentication: who is calling, and may they act on the account in the path.
+
+Accepted credentials: an account's SID and auth token, or an API key's SID and secret; either
+may act on its own account and on that account's subaccounts. Secrets are compared in
+constant time. Anything else is :class:`~emulator.errors.AuthenticationFailed` (401, 20003).
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+import sqlite3
+from base64 import b64decode
+from dataclasses import dataclass
+
+from emulator.errors import AuthenticationFailed
+
+__all__ = ["WWW_AUTHENTICATE", "Principal", "authenticate", "parse_basic"]
+
+WWW_AUTHENTICATE = b'Basic realm="Twilio API"'
+
+_NO_CREDENTIALS = "Authentication Error - No credentials provided"
+_DUMMY_SECRET = b"0" * 32
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: the credential used (an AC or SK SID) and the account it acts on."""
+
+    credential_sid: str
+    account_sid: str
+
+
+def parse_basic(header: bytes | None) -> tuple[str, str] | None:
+    """``Authorization: Basic base64(user:password)`` -> (user, password), else None."""
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(b" ")
+    if scheme.lower() != b"basic" or not encoded:
+        return None
+    try:
+        decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    if not sep or not user:
+        return None
+    return user, password
+
+
+def authenticate(
+    conn: sqlite3.Connection, header: bytes | None, account_sid: str | None
+) -> Principal:
+    """Check the credentials in ``header`` and that they may act on ``account_sid``.
+
+    ``account_sid`` None means the path names no account: the credentials only need to be valid.
+    """
+    credentials = parse_basic(header)
+    if credentials is None:
+        raise AuthenticationFailed(_NO_CREDENTIALS if not header else None)
+    user, password = credentials
+    owner = _verify(conn, user, password.encode("utf-8"))
+    if owner is None:
+        raise AuthenticationFailed()
+    if account_sid is None or account_sid == owner:
+        return Principal(user, owner)
+    row = conn.execute("SELECT parent_sid FROM accounts WHERE sid = ?", (account_sid,)).fetchone()
+    if row is not None and row[0] == owner:
+        return Principal(user, account_sid)
+    raise AuthenticationFailed()
+
+
+def _verify(conn: sqlite3.Connection, user: str, password: bytes) -> str | None:
+    """The account the credentials belong to, or None. Always does one constant-time compare."""
+    row: tuple[str, str] | None = None
+    if user.startswith("AC"):
+        found = conn.execute("SELECT auth_token FROM accounts WHERE sid = ?", (user,)).fetchone()
+        row = (found[0], user) if found else None
+    elif user.startswith("SK"):
+        row = conn.execute(
+            "SELECT secret, account_sid FROM api_keys WHERE sid = ?", (user,)
+        ).fetchone()
+    expected = row[0].encode("utf-8") if row else _DUMMY_SECRET
+    matches = hmac.compare_digest(expected, password)
+    return row[1] if row and matches else None

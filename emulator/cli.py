@@ -1,0 +1,186 @@
+"""The ``payments-emulator`` command: ``serve`` (the default) and ``healthcheck``.
+
+Configuration problems end with a one-line message naming what is wrong and a non-zero
+exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import errno
+import logging
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from emulator import __version__
+from emulator.errors import ConfigError
+from emulator.settings import Settings
+
+__all__ = ["main"]
+
+PROG = "payments-emulator"
+COMMANDS = ("serve", "healthcheck")
+
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
+        args.insert(0, "serve")
+    parsed = _parser().parse_args(args)
+    command: str = parsed.command
+    options = {k: v for k, v in vars(parsed).items() if k != "command"}
+    try:
+        if command == "healthcheck":
+            return healthcheck(**options)
+        return serve(options)
+    except ConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="A local emulator of Twilio's Voice Payments REST resource."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,healthcheck}")
+
+    serve_parser = commands.add_parser(
+        "serve", help="run the emulator (the default)", argument_default=argparse.SUPPRESS
+    )
+    serve_parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="HTTP port (default 8080)")
+    serve_parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="SQLAlchemy SQLite URL (default sqlite:///payments-emulator.db; sqlite:// = in memory)",
+    )
+    serve_parser.add_argument(
+        "--fixtures",
+        nargs="+",
+        metavar="FILE",
+        help="fixture files to load; 'default' is the built-in set (default: default)",
+    )
+    serve_parser.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug", "trace"],
+        type=str.lower,
+        help="log level (default info; debug adds an access log)",
+    )
+
+    health_parser = commands.add_parser(
+        "healthcheck", help="exit 0 if the emulator at --url answers its health check"
+    )
+    health_parser.add_argument(
+        "--url",
+        metavar="BASE_URL",
+        help="emulator base URL (default: the configured host and port)",
+    )
+    health_parser.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    return parser
+
+
+def _settings(options: dict[str, Any]) -> Settings:
+    try:
+        return Settings(**options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None
+
+
+def serve(options: dict[str, Any]) -> int:
+    settings = _settings(options)
+    # Imported here so that `healthcheck` starts fast.
+    import uvicorn
+
+    from emulator.app import create_app
+
+    app = create_app(settings)
+    sock = _listen(settings.host, settings.port)
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        access_log=settings.log_level in ("debug", "trace"),
+        log_config=_log_config(settings.log_level),
+        http="httptools",
+        loop=_loop(),
+        lifespan="on",
+        server_header=False,
+        date_header=False,
+    )
+    host, port = sock.getsockname()[:2]
+    logging.getLogger("emulator").info(
+        "payments-emulator %s listening on %s (database %s)",
+        __version__,
+        Settings(host=host, port=port).base_url,
+        settings.database,
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves, so that a busy port is a clear message."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (
+            "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        )
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # pragma: no cover - uvloop is not built for every platform
+        return "asyncio"
+    return "uvloop"
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up, plus the emulator's own loggers at the chosen level."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["emulator"] = {
+        "handlers": ["default"],
+        "level": "DEBUG" if level == "trace" else level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
+def healthcheck(url: str | None, timeout: float) -> int:
+    base = url or _settings({}).base_url
+    target = base.rstrip("/") + "/_emulator/health"
+    try:
+        with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310
+            if response.status == 200:
+                return 0
+            print(f"{PROG}: {target} answered {response.status}", file=sys.stderr)
+    except urllib.error.HTTPError as exc:
+        print(f"{PROG}: {target} answered {exc.code}", file=sys.stderr)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        print(f"{PROG}: {target} unreachable: {reason}", file=sys.stderr)
+    return 1

@@ -1,0 +1,55 @@
+"""The emulator's clock: real time by default, frozen or shifted when a test asks.
+
+Every date the emulator writes (responses, callbacks, expiry checks, idempotency expiry)
+comes from here, as milliseconds since the epoch or a UTC datetime.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+__all__ = ["Clock", "format_iso_ms", "format_rfc2822"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._frozen_ms: int | None = None
+        self._offset_ms = 0
+
+    def now_ms(self) -> int:
+        if self._frozen_ms is not None:
+            return self._frozen_ms
+        return time.time_ns() // 1_000_000 + self._offset_ms
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+
+    def freeze_at(self, moment: datetime) -> None:
+        self._frozen_ms = int(moment.timestamp() * 1000)
+
+    def advance(self, seconds: float) -> None:
+        if self._frozen_ms is not None:
+            self._frozen_ms += int(seconds * 1000)
+        else:
+            self._offset_ms += int(seconds * 1000)
+
+    def reset(self) -> None:
+        self._frozen_ms = None
+        self._offset_ms = 0
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_ms is not None
+
+
+def format_rfc2822(ms: int) -> str:
+    """``Tue, 05 Nov 2024 18:00:00 +0000``: the REST API's date format."""
+    return format_datetime(datetime.fromtimestamp(ms // 1000, UTC))
+
+
+def format_iso_ms(ms: int) -> str:
+    """``2021-08-10T03:55:53.408Z``: the StatusCallback date format."""
+    moment = datetime.fromtimestamp(ms // 1000, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"

@@ -1,0 +1,172 @@
+"""Twilio's errors as small exception classes, and their JSON rendering.
+
+Each class carries Twilio's error ``code``, the HTTP ``status`` and a default ``message``
+as class attributes (moto's pattern); one function renders any of them to the body
+Twilio sends: ``{"code", "message", "more_info", "status"}`` plus ``details`` when set.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthenticationFailed",
+    "BankFieldsWithCreditCard",
+    "CaptureOrStatusRequired",
+    "ChargeAmountInvalid",
+    "ConfigError",
+    "ConnectorCannotCharge",
+    "ConnectorCannotTokenize",
+    "ConnectorCurrencyUnsupported",
+    "ConnectorPaymentMethodUnsupported",
+    "ConnectorTokenTypeUnsupported",
+    "ConnectorUnknown",
+    "IdempotencyKeyReused",
+    "InternalServerError",
+    "InvalidCallState",
+    "InvalidParameterValue",
+    "InvalidPayOperation",
+    "MethodNotAllowed",
+    "MissingParameter",
+    "RequiredInformationIncomplete",
+    "ResourceNotFound",
+    "TwilioError",
+    "error_body",
+]
+
+
+class ConfigError(Exception):
+    """Bad configuration found before the server starts: a short message, no traceback."""
+
+
+class TwilioError(Exception):
+    """An error answered to a client in Twilio's shape."""
+
+    code: ClassVar[int] = 20500
+    status: ClassVar[int] = 500
+    message: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        self.text = message if message is not None else self.message
+        self.details = details
+        super().__init__(self.text)
+
+    def body(self) -> bytes:
+        return error_body(self.code, self.text, self.status, self.details)
+
+
+def error_body(
+    code: int, message: str, status: int, details: dict[str, Any] | None = None
+) -> bytes:
+    """Twilio's v2010 error body, printed as Twilio prints JSON (", " and ": " separators)."""
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    if details is not None:
+        body["details"] = details
+    return json.dumps(body).encode()
+
+
+# --- generic API errors ------------------------------------------------------------------
+
+
+class MissingParameter(TwilioError):
+    code, status, message = 20001, 400, "Missing required parameter"
+
+    def __init__(self, name: str):
+        super().__init__(f"Missing required parameter {name} in the post body")
+        self.parameter = name
+
+
+class AuthenticationFailed(TwilioError):
+    code, status, message = 20003, 401, "Authenticate"
+
+
+class MethodNotAllowed(TwilioError):
+    code, status, message = 20004, 405, "Method not allowed"
+
+
+class ResourceNotFound(TwilioError):
+    code, status, message = 20404, 404, "The requested resource was not found"
+
+    def __init__(self, path: str):
+        super().__init__(f"The requested resource {path} was not found")
+
+
+class IdempotencyKeyReused(TwilioError):
+    code, status, message = (
+        20409,
+        409,
+        "The IdempotencyKey was already used with different parameters",
+    )
+
+
+class InternalServerError(TwilioError):
+    code, status, message = 20500, 500, "Internal Server Error"
+
+
+class InvalidCallState(TwilioError):
+    code, status, message = 21220, 400, "Invalid call state: the call is not in progress"
+
+
+# --- Twilio Pay errors (64xxx); their HTTP status is undocumented, we answer 400 ---------------
+
+
+class ChargeAmountInvalid(TwilioError):
+    code, status, message = 64003, 400, "Pay: Invalid charge amount."
+
+
+class ConnectorUnknown(TwilioError):
+    code, status, message = 64004, 400, "Pay: Invalid paymentConnector attribute."
+
+
+class ConnectorCannotTokenize(TwilioError):
+    code, status, message = 64005, 400, "Pay: Connector does not support tokenization."
+
+
+class ConnectorTokenTypeUnsupported(TwilioError):
+    code, status, message = 64006, 400, "Pay: Connector does not support token type."
+
+
+class ConnectorCannotCharge(TwilioError):
+    code, status, message = 64007, 400, "Pay: Connector does not support creating charge."
+
+
+class ConnectorCurrencyUnsupported(TwilioError):
+    code, status, message = 64011, 400, "Pay: Connector does not support the requested currency."
+
+
+class ConnectorPaymentMethodUnsupported(TwilioError):
+    code, status, message = (
+        64013,
+        400,
+        "Pay: Connector does not support supplied paymentMethod attribute.",
+    )
+
+
+class BankFieldsWithCreditCard(TwilioError):
+    code, status, message = (
+        64017,
+        400,
+        'Pay: BankAccountType Parameter not supported with PaymentMethod = "credit-card"',
+    )
+
+
+class CaptureOrStatusRequired(TwilioError):
+    code, status, message = 64018, 400, "Pay: Value needed for either Capture or Status parameters"
+
+
+class RequiredInformationIncomplete(TwilioError):
+    code, status, message = 64019, 400, "Pay: Required payment information incomplete"
+
+
+class InvalidParameterValue(TwilioError):
+    code, status, message = 64020, 400, "Pay: Invalid Parameter Value"
+
+
+class InvalidPayOperation(TwilioError):
+    code, status, message = 64021, 400, "Pay: Invalid Operation"

@@ -1,0 +1,67 @@
+"""Every setting in one place: defaults, ``EMULATOR_*`` variables, and command-line flags.
+
+Precedence: a command-line flag wins over an ``EMULATOR_*`` variable, which wins over the
+default. The README's configuration table lists the same fields; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEFAULT_FIXTURES", "Settings", "default_fixture_path"]
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+
+DEFAULT_FIXTURES = "default"
+
+
+def default_fixture_path() -> Path:
+    """The built-in fixture set: packaged in the wheel, or the source tree's ``fixtures/``."""
+    packaged = Path(__file__).parent / "_fixtures" / "default.json"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "fixtures" / "default.json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="HTTP port.")
+    database: str = Field(
+        "sqlite:///payments-emulator.db",
+        description="SQLAlchemy URL of the SQLite database; `sqlite://` keeps it in memory.",
+    )
+    fixtures: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [DEFAULT_FIXTURES],
+        description="Fixture files to load at start-up (comma-separated in the variable); "
+        "`default` is the built-in set.",
+    )
+    log_level: LogLevel = Field("info", description="Log level; `debug` adds an access log.")
+
+    @field_validator("fixtures", mode="before")
+    @classmethod
+    def _split_fixtures(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    def fixture_paths(self) -> list[Path]:
+        return [default_fixture_path() if f == DEFAULT_FIXTURES else Path(f) for f in self.fixtures]
+
+    @property
+    def base_url(self) -> str:
+        """Where a client on this machine reaches the server."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,1 @@
+"""Persistence: the schema, the SQLite connection, fixtures."""

@@ -1,0 +1,156 @@
+"""Fixture files: the accounts, API keys and calls the emulator starts with.
+
+A fixture file is JSON, validated here with pydantic models; see the README's "Fixtures"
+section for the format. Loading is idempotent: a row whose SID is already stored is left
+as it is, so restarting never duplicates rows nor undoes what clients changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from emulator.errors import ConfigError
+
+__all__ = [
+    "AccountFixture",
+    "ApiKeyFixture",
+    "CallFixture",
+    "FixtureSet",
+    "insert_fixtures",
+    "load_fixtures",
+]
+
+AccountSid = Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")]
+ApiKeySid = Annotated[str, StringConstraints(pattern=r"^SK[0-9a-fA-F]{32}$")]
+CallSid = Annotated[str, StringConstraints(pattern=r"^CA[0-9a-fA-F]{32}$")]
+# Letters and digits only: twilio-go refuses any other character in credentials.
+Secret = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]+$", max_length=128)]
+CallStatus = Literal[
+    "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"
+]
+
+
+class _Fixture(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountFixture(_Fixture):
+    sid: AccountSid
+    auth_token: Secret
+    friendly_name: str = ""
+    parent_sid: AccountSid | None = None
+
+
+class ApiKeyFixture(_Fixture):
+    sid: ApiKeySid
+    secret: Secret
+    account_sid: AccountSid
+    friendly_name: str = ""
+
+
+class CallFixture(_Fixture):
+    sid: CallSid
+    account_sid: AccountSid
+    status: CallStatus = "in-progress"
+
+
+class FixtureSet(_Fixture):
+    accounts: list[AccountFixture] = Field(default_factory=list)
+    api_keys: list[ApiKeyFixture] = Field(default_factory=list)
+    calls: list[CallFixture] = Field(default_factory=list)
+
+
+def load_fixtures(paths: Iterable[Path]) -> FixtureSet:
+    """Read, validate and merge fixture files; a :class:`ConfigError` names what is wrong."""
+    merged: dict[str, list[_Fixture]] = {"accounts": [], "api_keys": [], "calls": []}
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read fixture file {str(path)!r}: {exc.strerror or exc}"
+            ) from None
+        try:
+            fixture_set = FixtureSet.model_validate_json(text)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigError(f"invalid fixture file {str(path)!r}: {problems}") from None
+        for name in merged:
+            merged[name].extend(getattr(fixture_set, name))
+    result = FixtureSet.model_validate(merged)
+    _check_references(result)
+    return result
+
+
+def _check_references(fixtures: FixtureSet) -> None:
+    seen: set[str] = set()
+    sids = [f.sid for f in fixtures.accounts] + [f.sid for f in fixtures.api_keys]
+    for sid in sids + [f.sid for f in fixtures.calls]:
+        key = sid.lower()
+        if key in seen:
+            raise ConfigError(f"invalid fixtures: {sid} is declared more than once")
+        seen.add(key)
+    accounts = {a.sid for a in fixtures.accounts}
+    for account in fixtures.accounts:
+        if account.parent_sid is not None and account.parent_sid not in accounts:
+            raise ConfigError(
+                f"invalid fixtures: account {account.sid} names parent {account.parent_sid}, "
+                "which is not declared"
+            )
+        if account.parent_sid == account.sid:
+            raise ConfigError(f"invalid fixtures: account {account.sid} is its own parent")
+    owners = [(k.sid, k.account_sid) for k in fixtures.api_keys]
+    for sid, account_sid in owners + [(c.sid, c.account_sid) for c in fixtures.calls]:
+        if account_sid not in accounts:
+            raise ConfigError(
+                f"invalid fixtures: {sid} belongs to account {account_sid}, which is not declared"
+            )
+
+
+def _parents_first(accounts: list[AccountFixture]) -> list[AccountFixture]:
+    by_sid = {a.sid: a for a in accounts}
+    ordered: list[AccountFixture] = []
+    placed: set[str] = set()
+
+    def place(account: AccountFixture, path: tuple[str, ...]) -> None:
+        if account.sid in placed:
+            return
+        if account.sid in path:
+            raise ConfigError(f"invalid fixtures: accounts {' -> '.join(path)} form a cycle")
+        if account.parent_sid is not None:
+            place(by_sid[account.parent_sid], (*path, account.sid))
+        placed.add(account.sid)
+        ordered.append(account)
+
+    for account in accounts:
+        place(account, ())
+    return ordered
+
+
+def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int) -> None:
+    """Insert what is not stored yet; rows already stored (same SID) are left untouched."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO accounts (sid, auth_token, friendly_name, parent_sid, created_at_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            (a.sid, a.auth_token, a.friendly_name, a.parent_sid, now_ms)
+            for a in _parents_first(fixtures.accounts)
+        ],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO api_keys (sid, secret, account_sid, friendly_name, created_at_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(k.sid, k.secret, k.account_sid, k.friendly_name, now_ms) for k in fixtures.api_keys],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO calls (sid, account_sid, status, created_at_ms) VALUES (?, ?, ?, ?)",
+        [(c.sid, c.account_sid, c.status, now_ms) for c in fixtures.calls],
+    )

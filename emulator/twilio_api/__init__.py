@@ -1,0 +1,1 @@
+"""The REST paths the Twilio SDKs talk to."""
