@@ -93,6 +93,7 @@ class EmulatorServer:
         self.output: list[str] = []
         self.base_url = ""
         self._control: ControlClient | None = None
+        self._reader: threading.Thread | None = None
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -120,7 +121,10 @@ class EmulatorServer:
             env=env,
         )
         found = threading.Event()
-        threading.Thread(target=self._read_output, args=(self.process, found), daemon=True).start()
+        self._reader = threading.Thread(
+            target=self._read_output, args=(self.process, found), daemon=True
+        )
+        self._reader.start()
         deadline = time.monotonic() + self.startup_timeout
         while not found.wait(0.02):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -131,12 +135,13 @@ class EmulatorServer:
 
     def _read_output(self, process: subprocess.Popen[str], found: threading.Event) -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            self.output.append(line)
-            match = _LISTENING.search(line)
-            if match and not found.is_set():
-                self.base_url = match.group(1)
-                found.set()
+        with process.stdout:
+            for line in process.stdout:
+                self.output.append(line)
+                match = _LISTENING.search(line)
+                if match and not found.is_set():
+                    self.base_url = match.group(1)
+                    found.set()
 
     def _wait_healthy(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -168,6 +173,9 @@ class EmulatorServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        if self._reader is not None:
+            self._reader.join(10)
+            self._reader = None
         self.process = None
 
     def restart(self, kill: bool = False) -> EmulatorServer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -24,6 +24,14 @@ __all__ = [
     "insert_fixtures",
     "load_fixtures",
 ]
+
+
+class _HasSid(Protocol):
+    @property
+    def sid(self) -> str: ...
+
+
+_F = TypeVar("_F", bound=_HasSid)
 
 AccountSid = Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")]
 ApiKeySid = Annotated[str, StringConstraints(pattern=r"^SK[0-9a-fA-F]{32}$")]
@@ -136,21 +144,34 @@ def _parents_first(accounts: list[AccountFixture]) -> list[AccountFixture]:
 
 
 def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int) -> None:
-    """Insert what is not stored yet; rows already stored (same SID) are left untouched."""
+    """Insert the fixture rows never inserted before into this database.
+
+    A row is inserted once: a restart leaves alone what clients changed or removed, and a
+    row added to a fixture file appears at the next start. A full reset starts afresh.
+    """
+    loaded = {row[0] for row in conn.execute("SELECT sid FROM fixture_rows")}
+
+    def new(items: Iterable[_F]) -> list[_F]:
+        return [item for item in items if item.sid not in loaded]
+
+    accounts = new(_parents_first(fixtures.accounts))
+    api_keys = new(fixtures.api_keys)
+    calls = new(fixtures.calls)
     conn.executemany(
         "INSERT OR IGNORE INTO accounts (sid, auth_token, friendly_name, parent_sid, created_at_ms)"
         " VALUES (?, ?, ?, ?, ?)",
-        [
-            (a.sid, a.auth_token, a.friendly_name, a.parent_sid, now_ms)
-            for a in _parents_first(fixtures.accounts)
-        ],
+        [(a.sid, a.auth_token, a.friendly_name, a.parent_sid, now_ms) for a in accounts],
     )
     conn.executemany(
         "INSERT OR IGNORE INTO api_keys (sid, secret, account_sid, friendly_name, created_at_ms)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(k.sid, k.secret, k.account_sid, k.friendly_name, now_ms) for k in fixtures.api_keys],
+        [(k.sid, k.secret, k.account_sid, k.friendly_name, now_ms) for k in api_keys],
     )
     conn.executemany(
         "INSERT OR IGNORE INTO calls (sid, account_sid, status, created_at_ms) VALUES (?, ?, ?, ?)",
-        [(c.sid, c.account_sid, c.status, now_ms) for c in fixtures.calls],
+        [(c.sid, c.account_sid, c.status, now_ms) for c in calls],
+    )
+    conn.executemany(
+        "INSERT INTO fixture_rows (sid) VALUES (?)",
+        [(a.sid,) for a in accounts] + [(k.sid,) for k in api_keys] + [(c.sid,) for c in calls],
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
 
-__all__ = ["SCHEMA_VERSION", "Account", "ApiKey", "Call", "schema_tables"]
+__all__ = ["SCHEMA_VERSION", "Account", "ApiKey", "Call", "FixtureRow", "schema_tables"]
 
 # Bumped whenever a table changes shape; a database of another version is refused at start-up.
 SCHEMA_VERSION = 1
@@ -42,6 +42,15 @@ class Call(SQLModel, table=True):
     account_sid: str = Field(foreign_key="accounts.sid", index=True)
     status: str = "in-progress"
     created_at_ms: int
+
+
+class FixtureRow(SQLModel, table=True):
+    """The SIDs fixture files have inserted: each is inserted once, so that a restart neither
+    duplicates a row nor brings back one that a client removed (a full reset clears this)."""
+
+    __tablename__ = "fixture_rows"
+
+    sid: str = Field(primary_key=True)
 
 
 def schema_tables() -> list[Table]:

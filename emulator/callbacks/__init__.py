@@ -1,0 +1,1 @@
+"""StatusCallbacks: payloads, signatures, and the durable outbox that delivers them."""
