@@ -87,14 +87,14 @@ class AccountService:
 
         def wipe_all(conn: sqlite3.Connection) -> None:
             for table in reversed(schema_tables()):
-                conn.execute(f"DELETE FROM {table.name}")  # noqa: S608 (table names are ours)
+                conn.execute(f"DELETE FROM {table.name}")
             insert_fixtures(conn, self._fixtures, now)
 
         def wipe_account(conn: sqlite3.Connection) -> None:
             if not _exists(conn, account_sid):
                 raise UnknownAccount(account_sid)
             for table in ACTIVITY_TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE account_sid = ?", (account_sid,))  # noqa: S608
+                conn.execute(f"DELETE FROM {table} WHERE account_sid = ?", (account_sid,))
 
         await self._db.write(wipe_all if account_sid is None else wipe_account)
 

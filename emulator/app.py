@@ -8,6 +8,8 @@ ASGI, the hot path) and everything else to FastAPI (the control plane under ``/_
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,14 +21,19 @@ from emulator.accounts import AccountService
 from emulator.clock import Clock
 from emulator.control.routes import router as control_router
 from emulator.ids import IdGenerator
+from emulator.payments.service import PaymentService
 from emulator.settings import Settings
 from emulator.store.db import Database
 from emulator.store.fixtures import load_fixtures
-from emulator.twilio_api.routes import TwilioApi
+from emulator.twilio_api.asgi import TwilioApi
+from emulator.twilio_api.routes import payment_routes
 
 __all__ = ["Emulator", "EmulatorApp", "create_app"]
 
 TWILIO_PREFIX = "/2010-04-01"
+PURGE_INTERVAL_S = 60.0
+
+logger = logging.getLogger("emulator")
 
 
 class Emulator:
@@ -40,12 +47,31 @@ class Emulator:
         self.db = Database(settings.database)
         self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
         self.accounts.load_fixtures()
+        self.payments = PaymentService(
+            self.db,
+            self.clock,
+            self.ids,
+            strict_calls=settings.strict_calls,
+            idempotency_ttl_ms=int(settings.idempotency_ttl_hours * 3600 * 1000),
+        )
 
     async def start(self) -> None:
         """Start background work (called once the event loop runs)."""
+        self._tasks = [asyncio.create_task(self._purge_expired_keys(), name="purge-keys")]
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self.db.close()
+
+    async def _purge_expired_keys(self) -> None:
+        while True:
+            await asyncio.sleep(PURGE_INTERVAL_S)
+            try:
+                await self.payments.purge_expired_keys()
+            except Exception:
+                logger.exception("purging expired idempotency records failed")
 
 
 class EmulatorApp:
@@ -81,5 +107,5 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
     )
     control.state.emulator = emulator
     control.include_router(control_router)
-    twilio_api = TwilioApi(routes=[], db=emulator.db, ids=emulator.ids)
+    twilio_api = TwilioApi(payment_routes(emulator.payments), db=emulator.db, ids=emulator.ids)
     return EmulatorApp(emulator, twilio_api, control)

@@ -77,6 +77,19 @@ def _parser() -> argparse.ArgumentParser:
         help="log level (default info; debug adds an access log)",
     )
 
+    serve_parser.add_argument(
+        "--strict-calls",
+        action="store_const",
+        const=True,
+        help="refuse (404) unknown CallSids instead of registering them as in-progress calls",
+    )
+    serve_parser.add_argument(
+        "--idempotency-ttl-hours",
+        type=float,
+        metavar="HOURS",
+        help="how long the first answer to an IdempotencyKey is kept (default 24)",
+    )
+
     health_parser = commands.add_parser(
         "healthcheck", help="exit 0 if the emulator at --url answers its health check"
     )

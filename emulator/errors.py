@@ -11,6 +11,7 @@ import json
 from typing import Any, ClassVar
 
 __all__ = [
+    "AchNeedsAvsName",
     "AuthenticationFailed",
     "BankFieldsWithCreditCard",
     "CaptureOrStatusRequired",
@@ -145,6 +146,14 @@ class ConnectorPaymentMethodUnsupported(TwilioError):
         64013,
         400,
         "Pay: Connector does not support supplied paymentMethod attribute.",
+    )
+
+
+class AchNeedsAvsName(TwilioError):
+    code, status, message = (
+        64014,
+        400,
+        'Pay: ECP/ACH requires AVSName Parameter: send Parameter={"AVSName": "..."}',
     )
 
 

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         "`default` is the built-in set.",
     )
     log_level: LogLevel = Field("info", description="Log level; `debug` adds an access log.")
+    strict_calls: bool = Field(
+        False,
+        description="Refuse (404) a CallSid that is not declared, instead of registering it.",
+    )
+    idempotency_ttl_hours: float = Field(
+        24.0, gt=0, description="How long an IdempotencyKey's first answer is kept."
+    )
 
     @field_validator("fixtures", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ __all__ = [
     "AccountFixture",
     "ApiKeyFixture",
     "CallFixture",
+    "ConnectorFixture",
     "FixtureSet",
     "insert_fixtures",
     "load_fixtures",
@@ -61,21 +62,59 @@ class ApiKeyFixture(_Fixture):
     friendly_name: str = ""
 
 
+CaptureItem = Literal[
+    "payment-card-number",
+    "expiration-date",
+    "security-code",
+    "postal-code",
+    "bank-routing-number",
+    "bank-account-number",
+    "payment-card-number-matcher",
+    "expiration-date-matcher",
+    "security-code-matcher",
+    "postal-code-matcher",
+]
+Digits = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z*#]{1,32}$")]
+
+
 class CallFixture(_Fixture):
     sid: CallSid
     account_sid: AccountSid
     status: CallStatus = "in-progress"
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    caller: Literal["auto", "manual"] | None = None
+    script: dict[CaptureItem, Digits] = Field(default_factory=dict)
+
+
+PaymentMethod = Literal["credit-card", "ach-debit"]
+TokenType = Literal["one-time", "reusable", "payment-method"]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class ConnectorFixture(_Fixture):
+    account_sid: AccountSid
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    charge: bool = True
+    tokenize: bool = True
+    currencies: tuple[Currency, ...] | None = None
+    payment_methods: tuple[PaymentMethod, ...] = ("credit-card", "ach-debit")
+    token_types: tuple[TokenType, ...] = ("one-time", "reusable", "payment-method")
+
+    @property
+    def key(self) -> str:
+        return f"connector:{self.account_sid}:{self.name}"
 
 
 class FixtureSet(_Fixture):
     accounts: list[AccountFixture] = Field(default_factory=list)
     api_keys: list[ApiKeyFixture] = Field(default_factory=list)
     calls: list[CallFixture] = Field(default_factory=list)
+    connectors: list[ConnectorFixture] = Field(default_factory=list)
 
 
 def load_fixtures(paths: Iterable[Path]) -> FixtureSet:
     """Read, validate and merge fixture files; a :class:`ConfigError` names what is wrong."""
-    merged: dict[str, list[_Fixture]] = {"accounts": [], "api_keys": [], "calls": []}
+    merged: dict[str, list[_Fixture]] = {name: [] for name in FixtureSet.model_fields}
     for path in paths:
         try:
             text = path.read_text(encoding="utf-8")
@@ -116,7 +155,12 @@ def _check_references(fixtures: FixtureSet) -> None:
         if account.parent_sid == account.sid:
             raise ConfigError(f"invalid fixtures: account {account.sid} is its own parent")
     owners = [(k.sid, k.account_sid) for k in fixtures.api_keys]
-    for sid, account_sid in owners + [(c.sid, c.account_sid) for c in fixtures.calls]:
+    owners += [(c.sid, c.account_sid) for c in fixtures.calls]
+    owners += [(f"connector {c.name}", c.account_sid) for c in fixtures.connectors]
+    connector_keys = [c.key for c in fixtures.connectors]
+    if len(set(connector_keys)) != len(connector_keys):
+        raise ConfigError("invalid fixtures: a connector is declared twice for one account")
+    for sid, account_sid in owners:
         if account_sid not in accounts:
             raise ConfigError(
                 f"invalid fixtures: {sid} belongs to account {account_sid}, which is not declared"
@@ -149,7 +193,7 @@ def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int)
     A row is inserted once: a restart leaves alone what clients changed or removed, and a
     row added to a fixture file appears at the next start. A full reset starts afresh.
     """
-    loaded = {row[0] for row in conn.execute("SELECT sid FROM fixture_rows")}
+    loaded = {row[0] for row in conn.execute("SELECT key FROM fixture_rows")}
 
     def new(items: Iterable[_F]) -> list[_F]:
         return [item for item in items if item.sid not in loaded]
@@ -168,10 +212,27 @@ def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int)
         [(k.sid, k.secret, k.account_sid, k.friendly_name, now_ms) for k in api_keys],
     )
     conn.executemany(
-        "INSERT OR IGNORE INTO calls (sid, account_sid, status, created_at_ms) VALUES (?, ?, ?, ?)",
-        [(c.sid, c.account_sid, c.status, now_ms) for c in calls],
+        "INSERT OR IGNORE INTO calls (sid, account_sid, status, url, caller, created_at_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(c.sid, c.account_sid, c.status, c.url, c.caller, now_ms) for c in calls],
     )
+    connectors = [c for c in fixtures.connectors if c.key not in loaded]
     conn.executemany(
-        "INSERT INTO fixture_rows (sid) VALUES (?)",
-        [(a.sid,) for a in accounts] + [(k.sid,) for k in api_keys] + [(c.sid,) for c in calls],
+        "INSERT OR IGNORE INTO connectors (account_sid, name, charge, tokenize, currencies,"
+        " payment_methods, token_types) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                c.account_sid,
+                c.name,
+                c.charge,
+                c.tokenize,
+                " ".join(c.currencies) if c.currencies is not None else None,
+                " ".join(c.payment_methods),
+                " ".join(c.token_types),
+            )
+            for c in connectors
+        ],
     )
+    keys = [a.sid for a in accounts] + [k.sid for k in api_keys] + [c.sid for c in calls]
+    keys += [c.key for c in connectors]
+    conn.executemany("INSERT INTO fixture_rows (key) VALUES (?)", [(k,) for k in keys])

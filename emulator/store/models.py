@@ -8,9 +8,19 @@ Times are integer milliseconds since the epoch (``*_ms``), from the emulator's c
 from __future__ import annotations
 
 from sqlalchemy import Table
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Index, SQLModel, UniqueConstraint
 
-__all__ = ["SCHEMA_VERSION", "Account", "ApiKey", "Call", "FixtureRow", "schema_tables"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Account",
+    "ApiKey",
+    "Call",
+    "Connector",
+    "FixtureRow",
+    "IdempotencyRecord",
+    "PaymentSession",
+    "schema_tables",
+]
 
 # Bumped whenever a table changes shape; a database of another version is refused at start-up.
 SCHEMA_VERSION = 1
@@ -38,19 +48,98 @@ class ApiKey(SQLModel, table=True):
 
 class Call(SQLModel, table=True):
     __tablename__ = "calls"
+
     sid: str = Field(primary_key=True, min_length=34, max_length=34)
     account_sid: str = Field(foreign_key="accounts.sid", index=True)
     status: str = "in-progress"
+    url: str | None = None  # the call's own URL: relative StatusCallbacks resolve against it
+    caller: str | None = None  # "auto" or "manual"; None follows the emulator's setting
     created_at_ms: int
 
 
+class Connector(SQLModel, table=True):
+    """A Pay Connector installed on an account (``Default`` exists without a row)."""
+
+    __tablename__ = "connectors"
+
+    account_sid: str = Field(foreign_key="accounts.sid", primary_key=True)
+    name: str = Field(primary_key=True)
+    charge: bool = True
+    tokenize: bool = True
+    currencies: str | None = None  # space-separated ISO 4217 codes; None accepts any
+    payment_methods: str = "credit-card ach-debit"
+    token_types: str = "one-time reusable payment-method"
+
+
+class PaymentSession(SQLModel, table=True):
+    """A Pay session: what the create request fixed, and where the machine has got to."""
+
+    __tablename__ = "payment_sessions"
+    __table_args__ = (Index("ix_payment_sessions_call_state", "call_sid", "state"),)
+
+    sid: str = Field(primary_key=True, min_length=34, max_length=34)
+    account_sid: str = Field(foreign_key="accounts.sid", index=True)
+    call_sid: str = Field(foreign_key="calls.sid")
+    state: str
+    # the create request
+    payment_method: str
+    bank_account_type: str | None = None
+    charge_amount: str | None = None  # decimal text; None when tokenizing
+    currency: str
+    description: str = ""
+    input: str = "dtmf"
+    min_postal_code_length: int | None = None
+    parameter: str | None = None  # JSON object
+    payment_connector: str
+    postal_code: bool
+    security_code: bool
+    timeout: int
+    token_type: str
+    valid_card_types: str  # space-separated
+    require_matching_inputs: str = ""  # comma-separated
+    confirmation: bool = False
+    # where the session is
+    status_callback: str  # of the latest accepted request
+    capturing: str | None = None
+    captured: str = "{}"  # JSON: item -> [masked value, keyed fingerprint or null]
+    card_brand: str | None = None
+    card_outcome: str | None = None
+    # how it ended
+    result: str | None = None
+    confirmation_code: str = ""
+    payment_token: str = ""
+    profile_id: str = ""
+    payment_error: str = ""
+    pay_error_code: int | None = None
+    connector_error: str = ""
+    created_at_ms: int
+    updated_at_ms: int
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to an IdempotencyKey, per account and resource (call or session)."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("account_sid", "scope_sid", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_sid: str = Field(foreign_key="accounts.sid")
+    scope_sid: str
+    key: str
+    fingerprint: str  # hash of the request's parameters
+    status: int
+    body: bytes
+    created_at_ms: int = Field(index=True)
+
+
 class FixtureRow(SQLModel, table=True):
-    """The SIDs fixture files have inserted: each is inserted once, so that a restart neither
-    duplicates a row nor brings back one that a client removed (a full reset clears this)."""
+    """The fixture rows inserted so far (SID, or ``connector:AC…:name``): each is inserted
+    once, so that a restart neither duplicates a row nor brings back one that a client
+    removed (a full reset clears this)."""
 
     __tablename__ = "fixture_rows"
 
-    sid: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
 
 
 def schema_tables() -> list[Table]:

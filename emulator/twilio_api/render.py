@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["CORS_HEADERS", "Headers", "response_headers"]
+import json
+from dataclasses import dataclass
+
+from emulator.clock import format_rfc2822
+
+__all__ = ["CORS_HEADERS", "Answer", "Headers", "payment_body", "payment_uri", "response_headers"]
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -40,3 +45,31 @@ def response_headers(request_id: str, origin: bytes | None, body: bytes | None) 
         headers.append((b"access-control-allow-origin", b"*"))
     headers.extend(CORS_HEADERS)
     return headers
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer ready to send: HTTP status and body bytes."""
+
+    status: int
+    body: bytes
+
+
+def payment_uri(account_sid: str, call_sid: str, sid: str) -> str:
+    return f"/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}/Payments/{sid}.json"
+
+
+def payment_body(
+    account_sid: str, call_sid: str, sid: str, created_at_ms: int, updated_at_ms: int
+) -> bytes:
+    """The Payments resource: the spec's six fields, in Twilio's key order and spacing."""
+    return json.dumps(
+        {
+            "account_sid": account_sid,
+            "call_sid": call_sid,
+            "date_created": format_rfc2822(created_at_ms),
+            "date_updated": format_rfc2822(updated_at_ms),
+            "sid": sid,
+            "uri": payment_uri(account_sid, call_sid, sid),
+        }
+    ).encode()

@@ -1,0 +1,346 @@
+"""The Pay session state machine: states, events, guards and the Required set. Pure.
+
+A session is an immutable :class:`Session`; each event is a function that takes a session
+and returns the next one with the :class:`Event` it caused (what a StatusCallback reports),
+or raises a :class:`~emulator.errors.TwilioError` and leaves the session as it was.
+
+States: ``active`` until the session ends as ``completed`` (Status=complete), ``cancelled``
+(Status=cancel) or ``ended`` (the caller hung up or pressed ``*``). Every update of a session
+that is no longer active is ``64021``.
+
+Nothing here does I/O or reads the clock: the caller of an event passes what it needs
+(today's date, the connector's settlement, the keyed fingerprint of an entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from emulator.errors import (
+    InvalidParameterValue,
+    InvalidPayOperation,
+    RequiredInformationIncomplete,
+)
+from emulator.payments import cards
+
+__all__ = [
+    "BANK_ITEMS",
+    "CAPTURE_ITEMS",
+    "CARD_ITEMS",
+    "MATCHER_SUFFIX",
+    "Captured",
+    "Entry",
+    "ErrorType",
+    "Event",
+    "EventKind",
+    "NothingToCapture",
+    "Result",
+    "Session",
+    "SessionConfig",
+    "Settlement",
+    "State",
+    "cancel",
+    "capture",
+    "complete",
+    "enter",
+    "hang_up",
+    "required",
+    "start",
+]
+
+CARD_ITEMS: Final = ("payment-card-number", "expiration-date", "security-code", "postal-code")
+BANK_ITEMS: Final = ("bank-routing-number", "bank-account-number")
+MATCHER_SUFFIX: Final = "-matcher"
+CAPTURE_ITEMS: Final = (*CARD_ITEMS, *BANK_ITEMS, *(i + MATCHER_SUFFIX for i in CARD_ITEMS))
+
+CREDIT_CARD: Final = "credit-card"
+ACH_DEBIT: Final = "ach-debit"
+STAR: Final = "*"
+
+
+class State(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ENDED = "ended"
+
+
+class Result(StrEnum):
+    """``Result`` of a session that ended (fact sheet 7.3)."""
+
+    SUCCESS = "success"
+    PAYMENT_CONNECTOR_ERROR = "payment-connector-error"
+    CALLER_INTERRUPTED_WITH_STAR = "caller-interrupted-with-star"
+    CALLER_HUNG_UP = "caller-hung-up"
+    # Undocumented: what a cancel reports. We send the value community typings use.
+    CANCELLED = "transaction-cancelled"
+
+
+class ErrorType(StrEnum):
+    """``ErrorType`` of a caller entry that was refused (fact sheet 8.3)."""
+
+    INVALID_CARD_NUMBER = "invalid-card-number"
+    INVALID_CARD_TYPE = "invalid-card-type"
+    INVALID_DATE = "invalid-date"
+    INVALID_SECURITY_CODE = "invalid-security-code"
+    INVALID_POSTAL_CODE = "invalid-postal-code"
+    INVALID_BANK_ROUTING_NUMBER = "invalid-bank-routing-number"
+    INVALID_BANK_ACCOUNT_NUMBER = "invalid-bank-account-number"
+    CAPTURE_SEQUENCE = "invalid-card-number-security-code-capture-sequence"
+    INPUT_MATCHING_FAILED = "input-matching-failed"
+
+
+class EventKind(StrEnum):
+    CREATE = "create"
+    CAPTURE = "capture"
+    INPUT = "input"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    HANG_UP = "hang-up"
+    STAR = "star"
+
+
+class NothingToCapture(Exception):
+    """Caller input arrived while no item is being captured (or the session has ended)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """What the create request fixed for the session's whole life."""
+
+    payment_method: str = CREDIT_CARD
+    security_code: bool = True
+    postal_code: bool = True
+    matching: tuple[str, ...] = ()  # card items the caller enters twice
+    valid_card_types: tuple[str, ...] = ("visa", "mastercard", "amex")
+    min_postal_code_length: int | None = None
+
+    def items(self) -> tuple[str, ...]:
+        """Every item the session needs, in the order Twilio lists them."""
+        if self.payment_method == ACH_DEBIT:
+            return BANK_ITEMS
+        base = tuple(
+            item
+            for item in CARD_ITEMS
+            if (item != "security-code" or self.security_code)
+            and (item != "postal-code" or self.postal_code)
+        )
+        return base + tuple(i + MATCHER_SUFFIX for i in CARD_ITEMS if i in self.matching)
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """An item the caller entered validly: its masked form and, for an item entered twice,
+    a keyed fingerprint of the digits (never the digits)."""
+
+    value: str
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What the connector answered at ``Status=complete``."""
+
+    result: Result
+    confirmation_code: str = ""
+    token: str = ""
+    profile_id: str = ""
+    error: str = ""
+    pay_error_code: int | None = None
+    connector_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Digits keyed by the caller for the item being captured.
+
+    ``digits`` is the whole entry so far; ``partial`` is true while the caller is still typing.
+    ``fingerprint`` is a keyed hash of the digits, made by the caller of :func:`enter`.
+    """
+
+    digits: str
+    partial: bool = False
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What an event did, as a StatusCallback reports it."""
+
+    kind: EventKind
+    item: str | None = None  # the Capture value the event concerns
+    partial: bool = False
+    value: str | None = None  # masked value of a partial entry
+    error_type: ErrorType | None = None
+
+
+_EMPTY: Mapping[str, Captured] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    config: SessionConfig
+    state: State = State.ACTIVE
+    capturing: str | None = None
+    captured: Mapping[str, Captured] = field(default_factory=lambda: _EMPTY)
+    card_brand: str | None = None
+    card_outcome: str | None = None  # "ok", "declined" or "unavailable" (magic test cards)
+    settlement: Settlement | None = None
+
+    @property
+    def result(self) -> Result | None:
+        return self.settlement.result if self.settlement else None
+
+
+def required(session: Session) -> tuple[str, ...]:
+    """The items still missing, in Twilio's order; empty when the session can complete."""
+    return tuple(item for item in session.config.items() if item not in session.captured)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def start(config: SessionConfig) -> tuple[Session, Event]:
+    return Session(config=config), Event(EventKind.CREATE)
+
+
+def _active(session: Session) -> None:
+    if session.state is not State.ACTIVE:
+        raise InvalidPayOperation(f"Pay: Invalid Operation: the payment session is {session.state}")
+
+
+def capture(session: Session, item: str) -> tuple[Session, Event]:
+    """``Capture=item``: ask the caller for one item (any order, any number of times)."""
+    _active(session)
+    if item not in CAPTURE_ITEMS:
+        raise InvalidParameterValue(
+            f"Pay: Invalid Parameter Value: Capture '{item}' is not a capture item"
+        )
+    if item not in session.config.items():
+        raise InvalidParameterValue(
+            f"Pay: Invalid Parameter Value: Capture '{item}' is not collected by this session"
+            f" ({_describe(session.config)})"
+        )
+    return replace(session, capturing=item), Event(EventKind.CAPTURE, item=item)
+
+
+def _describe(config: SessionConfig) -> str:
+    return "items: " + ", ".join(config.items())
+
+
+def complete(session: Session, settle: Callable[[Session], Settlement]) -> tuple[Session, Event]:
+    """``Status=complete``: hand the captured data to the connector, which ``settle`` plays."""
+    _active(session)
+    missing = required(session)
+    if missing:
+        raise RequiredInformationIncomplete(
+            "Pay: Required payment information incomplete: missing " + ", ".join(missing)
+        )
+    done = replace(session, state=State.COMPLETED, capturing=None, settlement=settle(session))
+    return done, Event(EventKind.COMPLETE)
+
+
+def cancel(session: Session) -> tuple[Session, Event]:
+    _active(session)
+    done = replace(
+        session, state=State.CANCELLED, capturing=None, settlement=Settlement(Result.CANCELLED)
+    )
+    return done, Event(EventKind.CANCEL)
+
+
+def hang_up(session: Session) -> tuple[Session, Event] | None:
+    """The call ended: an active session ends with ``caller-hung-up``; others are unchanged."""
+    if session.state is not State.ACTIVE:
+        return None
+    done = replace(
+        session, state=State.ENDED, capturing=None, settlement=Settlement(Result.CALLER_HUNG_UP)
+    )
+    return done, Event(EventKind.HANG_UP)
+
+
+def enter(session: Session, entry: Entry, today: date) -> tuple[Session, Event]:
+    """The caller keys digits into the item being captured (``*`` ends the session)."""
+    item = session.capturing
+    if session.state is not State.ACTIVE or item is None:
+        raise NothingToCapture()
+    if entry.digits == STAR:
+        done = replace(
+            session,
+            state=State.ENDED,
+            capturing=None,
+            settlement=Settlement(Result.CALLER_INTERRUPTED_WITH_STAR),
+        )
+        return done, Event(EventKind.STAR, item=item)
+    if entry.partial:
+        return session, Event(
+            EventKind.INPUT, item=item, partial=True, value=_mask(item, entry.digits)
+        )
+    error = _check(session, item, entry, today)
+    if error is not None:
+        return session, Event(EventKind.INPUT, item=item, error_type=error)
+    return _accept(session, item, entry), Event(EventKind.INPUT, item=item)
+
+
+def _mask(item: str, digits: str) -> str:
+    base = item.removesuffix(MATCHER_SUFFIX)
+    if base == "payment-card-number":
+        return cards.mask_card_number(digits)
+    if base == "security-code":
+        return cards.mask_security_code(digits)
+    if base == "bank-account-number":
+        return cards.mask_bank_account(digits)
+    return digits  # expiry, postal code and routing number are shown in clear
+
+
+def _check(session: Session, item: str, entry: Entry, today: date) -> ErrorType | None:
+    digits, config = entry.digits, session.config
+    if item.endswith(MATCHER_SUFFIX):
+        first = session.captured.get(item.removesuffix(MATCHER_SUFFIX))
+        if first is None or first.fingerprint != entry.fingerprint:
+            return ErrorType.INPUT_MATCHING_FAILED
+        return None
+    if item == "payment-card-number":
+        brand = cards.card_brand(digits)
+        if brand is None or not cards.luhn_valid(digits):
+            return ErrorType.INVALID_CARD_NUMBER
+        if brand not in config.valid_card_types:
+            return ErrorType.INVALID_CARD_TYPE
+        return None
+    if item == "expiration-date":
+        return None if cards.expiry_valid(digits, today) else ErrorType.INVALID_DATE
+    if item == "security-code":
+        if "payment-card-number" not in session.captured:
+            return ErrorType.CAPTURE_SEQUENCE
+        valid = cards.security_code_valid(digits, session.card_brand)
+        return None if valid else ErrorType.INVALID_SECURITY_CODE
+    if item == "postal-code":
+        valid = cards.postal_code_valid(digits, config.min_postal_code_length)
+        return None if valid else ErrorType.INVALID_POSTAL_CODE
+    if item == "bank-routing-number":
+        valid = cards.aba_routing_valid(digits)
+        return None if valid else ErrorType.INVALID_BANK_ROUTING_NUMBER
+    valid = cards.bank_account_valid(digits)
+    return None if valid else ErrorType.INVALID_BANK_ACCOUNT_NUMBER
+
+
+def _accept(session: Session, item: str, entry: Entry) -> Session:
+    captured = dict(session.captured)
+    matched = item in session.config.matching
+    captured[item] = Captured(_mask(item, entry.digits), entry.fingerprint if matched else None)
+    if matched:
+        captured.pop(item + MATCHER_SUFFIX, None)  # a new first entry needs a new match
+    brand, outcome = session.card_brand, session.card_outcome
+    if item == "payment-card-number":
+        brand, outcome = cards.card_brand(entry.digits), cards.card_outcome(entry.digits)
+    return replace(
+        session,
+        capturing=None,
+        captured=MappingProxyType(captured),
+        card_brand=brand,
+        card_outcome=outcome,
+    )

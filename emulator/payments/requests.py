@@ -1,0 +1,55 @@
+"""The two Payments requests, validated and with Twilio's defaults filled in (plain data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+from emulator.payments.machine import CREDIT_CARD, SessionConfig
+
+__all__ = ["DEFAULT_CARD_TYPES", "CreatePayment", "UpdatePayment"]
+
+DEFAULT_CARD_TYPES: Final = ("visa", "mastercard", "amex")
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePayment:
+    """A valid ``CreatePayments`` request, defaults filled in."""
+
+    status_callback: str
+    payment_method: str = CREDIT_CARD
+    bank_account_type: str | None = None
+    charge_amount: Decimal | None = None
+    currency: str = "USD"
+    description: str = ""
+    input: str = "dtmf"
+    min_postal_code_length: int | None = None
+    parameter: dict[str, Any] | None = None
+    payment_connector: str = "Default"
+    postal_code: bool = True
+    security_code: bool = True
+    timeout: int = 5
+    token_type: str = "reusable"
+    valid_card_types: tuple[str, ...] = DEFAULT_CARD_TYPES
+    require_matching_inputs: tuple[str, ...] = ()
+    confirmation: bool = False
+
+    def session_config(self) -> SessionConfig:
+        return SessionConfig(
+            payment_method=self.payment_method,
+            security_code=self.security_code,
+            postal_code=self.postal_code,
+            matching=self.require_matching_inputs,
+            valid_card_types=self.valid_card_types,
+            min_postal_code_length=self.min_postal_code_length,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePayment:
+    """A valid ``UpdatePayments`` request: exactly one of ``capture`` and ``status``."""
+
+    status_callback: str
+    capture: str | None = None
+    status: str | None = None

@@ -1,0 +1,46 @@
+"""Calls: the live calls Pay sessions run on (plain SQL on the request path)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+__all__ = ["CallRow", "end", "get", "insert"]
+
+IN_PROGRESS = "in-progress"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    sid: str
+    account_sid: str
+    status: str
+    url: str | None
+    caller: str | None
+
+
+def get(conn: sqlite3.Connection, sid: str) -> CallRow | None:
+    row = conn.execute(
+        "SELECT sid, account_sid, status, url, caller FROM calls WHERE sid = ?", (sid,)
+    ).fetchone()
+    return CallRow(*row) if row else None
+
+
+def insert(
+    conn: sqlite3.Connection,
+    sid: str,
+    account_sid: str,
+    now_ms: int,
+    url: str | None = None,
+    caller: str | None = None,
+) -> CallRow:
+    conn.execute(
+        "INSERT INTO calls (sid, account_sid, status, url, caller, created_at_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (sid, account_sid, IN_PROGRESS, url, caller, now_ms),
+    )
+    return CallRow(sid, account_sid, IN_PROGRESS, url, caller)
+
+
+def end(conn: sqlite3.Connection, sid: str) -> None:
+    conn.execute("UPDATE calls SET status = 'completed' WHERE sid = ?", (sid,))

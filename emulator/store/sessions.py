@@ -1,0 +1,213 @@
+"""Pay sessions in the ``payment_sessions`` table, read and written with plain SQL.
+
+A row holds the create request (fixed for the session's life) and the machine's state;
+:class:`SessionRecord` is the two together, as plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+
+from emulator.payments.machine import Captured, Result, Session, Settlement, State
+from emulator.payments.requests import CreatePayment
+
+__all__ = ["SessionRecord", "active_on_call", "insert", "load", "save"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    sid: str
+    account_sid: str
+    call_sid: str
+    request: CreatePayment  # the create request
+    session: Session
+    status_callback: str  # of the latest accepted request
+    created_at_ms: int
+    updated_at_ms: int
+
+
+_REQUEST_COLUMNS = (
+    "payment_method, bank_account_type, charge_amount, currency, description, input,"
+    " min_postal_code_length, parameter, payment_connector, postal_code, security_code, timeout,"
+    " token_type, valid_card_types, require_matching_inputs, confirmation"
+)
+_STATE_COLUMNS = (
+    "state, status_callback, capturing, captured, card_brand, card_outcome, result,"
+    " confirmation_code, payment_token, profile_id, payment_error, pay_error_code,"
+    " connector_error, updated_at_ms"
+)
+_SELECT = (
+    f"SELECT sid, account_sid, call_sid, created_at_ms, {_REQUEST_COLUMNS}, {_STATE_COLUMNS}"
+    " FROM payment_sessions WHERE sid = ?"
+)
+_UPDATE = (
+    "UPDATE payment_sessions SET "
+    + ", ".join(f"{column.strip()} = ?" for column in _STATE_COLUMNS.split(","))
+    + " WHERE sid = ?"
+)
+
+
+def _state_values(record: SessionRecord) -> tuple[object, ...]:
+    session = record.session
+    settlement = session.settlement or Settlement(Result.SUCCESS)
+    captured = {item: [c.value, c.fingerprint] for item, c in session.captured.items()}
+    return (
+        session.state.value,
+        record.status_callback,
+        session.capturing,
+        json.dumps(captured, separators=(",", ":")),
+        session.card_brand,
+        session.card_outcome,
+        session.result.value if session.result else None,
+        settlement.confirmation_code,
+        settlement.token,
+        settlement.profile_id,
+        settlement.error,
+        settlement.pay_error_code,
+        settlement.connector_error,
+        record.updated_at_ms,
+    )
+
+
+def insert(conn: sqlite3.Connection, record: SessionRecord) -> None:
+    request = record.request
+    request_values = (
+        request.payment_method,
+        request.bank_account_type,
+        str(request.charge_amount) if request.charge_amount is not None else None,
+        request.currency,
+        request.description,
+        request.input,
+        request.min_postal_code_length,
+        json.dumps(request.parameter) if request.parameter is not None else None,
+        request.payment_connector,
+        request.postal_code,
+        request.security_code,
+        request.timeout,
+        request.token_type,
+        " ".join(request.valid_card_types),
+        ",".join(request.require_matching_inputs),
+        request.confirmation,
+    )
+    values = (
+        record.sid,
+        record.account_sid,
+        record.call_sid,
+        record.created_at_ms,
+        *request_values,
+        *_state_values(record),
+    )
+    conn.execute(
+        f"INSERT INTO payment_sessions (sid, account_sid, call_sid, created_at_ms, {_REQUEST_COLUMNS},"
+        f" {_STATE_COLUMNS}) VALUES ({', '.join('?' * len(values))})",
+        values,
+    )
+
+
+def save(conn: sqlite3.Connection, record: SessionRecord) -> None:
+    """Write where the session has got to (the create request never changes)."""
+    conn.execute(_UPDATE, (*_state_values(record), record.sid))
+
+
+def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
+    row = conn.execute(_SELECT, (sid,)).fetchone()
+    if row is None:
+        return None
+    (sid, account_sid, call_sid, created_at_ms) = row[:4]
+    (
+        payment_method,
+        bank_account_type,
+        charge_amount,
+        currency,
+        description,
+        input_,
+        min_postal_code_length,
+        parameter,
+        payment_connector,
+        postal_code,
+        security_code,
+        timeout,
+        token_type,
+        valid_card_types,
+        require_matching_inputs,
+        confirmation,
+    ) = row[4:20]
+    (
+        state,
+        status_callback,
+        capturing,
+        captured,
+        card_brand,
+        card_outcome,
+        result,
+        confirmation_code,
+        payment_token,
+        profile_id,
+        payment_error,
+        pay_error_code,
+        connector_error,
+        updated_at_ms,
+    ) = row[20:]
+    request = CreatePayment(
+        status_callback="",
+        payment_method=payment_method,
+        bank_account_type=bank_account_type,
+        charge_amount=Decimal(charge_amount) if charge_amount is not None else None,
+        currency=currency,
+        description=description,
+        input=input_,
+        min_postal_code_length=min_postal_code_length,
+        parameter=json.loads(parameter) if parameter is not None else None,
+        payment_connector=payment_connector,
+        postal_code=bool(postal_code),
+        security_code=bool(security_code),
+        timeout=timeout,
+        token_type=token_type,
+        valid_card_types=tuple(valid_card_types.split()),
+        require_matching_inputs=tuple(i for i in require_matching_inputs.split(",") if i),
+        confirmation=bool(confirmation),
+    )
+    settlement = None
+    if result is not None:
+        settlement = Settlement(
+            Result(result),
+            confirmation_code=confirmation_code,
+            token=payment_token,
+            profile_id=profile_id,
+            error=payment_error,
+            pay_error_code=pay_error_code,
+            connector_error=connector_error,
+        )
+    session = Session(
+        config=request.session_config(),
+        state=State(state),
+        capturing=capturing,
+        captured=MappingProxyType(
+            {item: Captured(value, fp) for item, (value, fp) in json.loads(captured).items()}
+        ),
+        card_brand=card_brand,
+        card_outcome=card_outcome,
+        settlement=settlement,
+    )
+    return SessionRecord(
+        sid=sid,
+        account_sid=account_sid,
+        call_sid=call_sid,
+        request=request,
+        session=session,
+        status_callback=status_callback,
+        created_at_ms=created_at_ms,
+        updated_at_ms=updated_at_ms,
+    )
+
+
+def active_on_call(conn: sqlite3.Connection, call_sid: str) -> list[str]:
+    """The SIDs of the sessions still active on a call (at most one, by the rules)."""
+    rows = conn.execute(
+        "SELECT sid FROM payment_sessions WHERE call_sid = ? AND state = 'active'", (call_sid,)
+    ).fetchall()
+    return [row[0] for row in rows]
