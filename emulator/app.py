@@ -21,6 +21,7 @@ from emulator.accounts import AccountService
 from emulator.clock import Clock
 from emulator.control.routes import router as control_router
 from emulator.ids import IdGenerator
+from emulator.journal import Journal
 from emulator.payments.service import PaymentService
 from emulator.settings import Settings
 from emulator.store.db import Database
@@ -45,6 +46,7 @@ class Emulator:
         self.ids = IdGenerator()
         fixtures = load_fixtures(settings.fixture_paths())
         self.db = Database(settings.database)
+        self.journal = Journal(settings.journal_size)
         self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
         self.accounts.load_fixtures()
         self.payments = PaymentService(
@@ -107,5 +109,11 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
     )
     control.state.emulator = emulator
     control.include_router(control_router)
-    twilio_api = TwilioApi(payment_routes(emulator.payments), db=emulator.db, ids=emulator.ids)
+    twilio_api = TwilioApi(
+        payment_routes(emulator.payments),
+        db=emulator.db,
+        ids=emulator.ids,
+        clock=emulator.clock,
+        journal=emulator.journal,
+    )
     return EmulatorApp(emulator, twilio_api, control)

@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOURS",
         help="how long the first answer to an IdempotencyKey is kept (default 24)",
     )
+    serve_parser.add_argument(
+        "--journal-size",
+        type=int,
+        metavar="N",
+        help="how many API requests the request journal keeps (default 1000)",
+    )
 
     health_parser = commands.add_parser(
         "healthcheck", help="exit 0 if the emulator at --url answers its health check"

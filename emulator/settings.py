@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         False,
         description="Refuse (404) a CallSid that is not declared, instead of registering it.",
     )
+    journal_size: int = Field(
+        1000, ge=0, description="How many API requests the request journal keeps."
+    )
     idempotency_ttl_hours: float = Field(
         24.0, gt=0, description="How long an IdempotencyKey's first answer is kept."
     )

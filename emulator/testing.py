@@ -18,11 +18,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -70,9 +70,22 @@ class ControlClient:
         body = {"parent_account_sid": parent_account_sid} if parent_account_sid else {}
         return Account(**self._json(self.http.post("/_emulator/accounts", json=body)))
 
+    def requests(self, **filters: str | int) -> list[dict[str, Any]]:
+        """The request journal, newest last (filters: account_sid, call_sid, payment_sid, status)."""
+        result: list[dict[str, Any]] = self._json(
+            self.http.get("/_emulator/requests", params=filters)
+        )["requests"]
+        return result
+
 
 class EmulatorServer:
-    """A ``payments-emulator serve`` process on a free port of 127.0.0.1."""
+    """A ``payments-emulator serve`` process on a free port of 127.0.0.1.
+
+    ``EmulatorServer.before_stop`` holds functions called with each running server just
+    before it is stopped (a test suite can read the server's journal there, for instance).
+    """
+
+    before_stop: ClassVar[list[Callable[[EmulatorServer], None]]] = []
 
     def __init__(
         self,
@@ -158,6 +171,9 @@ class EmulatorServer:
 
     def stop(self, kill: bool = False) -> None:
         """Stop the process: gracefully (SIGTERM), or abruptly with ``kill=True`` (SIGKILL)."""
+        if self.process is not None and self.process.poll() is None:
+            for hook in self.before_stop:
+                hook(self)
         if self._control is not None:
             self._control.close()
             self._control = None

@@ -6,7 +6,7 @@ Its errors use FastAPI's usual ``{"detail": ...}`` shape, not Twilio's.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +57,7 @@ async def reset(
         await emulator.accounts.reset(account_sid)
     except UnknownAccount:
         raise HTTPException(404, f"account {account_sid} does not exist") from None
+    emulator.journal.clear(account_sid)
     return {"status": "reset", "scope": account_sid or "all"}
 
 
@@ -81,3 +82,16 @@ async def create_account(
         api_key_secret=account.api_key_secret,
         parent_account_sid=account.parent_account_sid,
     )
+
+
+@router.get("/requests")
+async def requests(
+    emulator: EmulatorDep,
+    account_sid: str | None = None,
+    call_sid: str | None = None,
+    payment_sid: str | None = None,
+    status: int | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """The API requests received (newest last), optionally filtered."""
+    entries = emulator.journal.query(account_sid, call_sid, payment_sid, status)
+    return {"requests": [entry.as_dict() for entry in entries]}

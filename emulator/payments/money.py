@@ -30,7 +30,7 @@ CURRENCY_DECIMALS: dict[str, int] = {
 
 MAX_CHARGE = Decimal(1_000_000)  # exclusive
 
-_AMOUNT = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+_AMOUNT = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
 class AmountError(ValueError):

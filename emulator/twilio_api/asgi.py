@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
 from emulator.auth import WWW_AUTHENTICATE, Principal, authenticate
+from emulator.clock import Clock, format_iso_ms
 from emulator.errors import (
     AuthenticationFailed,
     InternalServerError,
@@ -29,6 +31,7 @@ from emulator.errors import (
     TwilioError,
 )
 from emulator.ids import IdGenerator
+from emulator.journal import Journal, JournalEntry, scrub
 from emulator.store.db import Database
 from emulator.twilio_api.render import Answer, Headers, response_headers
 
@@ -63,14 +66,38 @@ class Route:
     method: str = "POST"
 
 
+@dataclass(slots=True)
+class _Exchange:
+    """What is known of one request so far, for the journal."""
+
+    request_id: str
+    method: str
+    path: str
+    started: float
+    params: dict[str, str] = field(default_factory=dict)
+    form: list[tuple[str, str]] = field(default_factory=list)
+    principal: Principal | None = None
+
+
 class TwilioApi:
-    def __init__(self, routes: Sequence[Route], db: Database, ids: IdGenerator):
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        db: Database,
+        ids: IdGenerator,
+        clock: Clock,
+        journal: Journal,
+    ):
         self._routes = list(routes)
         self._db = db
         self._ids = ids
+        self._clock = clock
+        self._journal = journal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = self._ids.request_id()
+        exchange = _Exchange(
+            self._ids.request_id(), scope["method"], scope["path"], time.perf_counter()
+        )
         origin: bytes | None = None
         authorization: bytes | None = None
         for name, value in scope["headers"]:
@@ -78,44 +105,73 @@ class TwilioApi:
                 authorization = value
             elif name == b"origin":
                 origin = value
+        if exchange.method == "OPTIONS":
+            headers = response_headers(exchange.request_id, origin, None)
+            await _send(send, 200, headers, b"")
+            return
         extra: Headers = []
         try:
-            if scope["method"] == "OPTIONS":
-                await _send(send, 200, response_headers(request_id, origin, None), b"")
-                return
-            response = await self._dispatch(scope, receive, authorization, request_id)
-            status, body = response.status, response.body
+            answer = await self._dispatch(exchange, receive, authorization)
+            status, body = answer.status, answer.body
         except TwilioError as exc:
             status, body = exc.status, exc.body()
             if isinstance(exc, AuthenticationFailed):
                 extra.append((b"www-authenticate", WWW_AUTHENTICATE))
         except Exception:
-            logger.exception("unhandled error answering request %s", request_id)
+            logger.exception("unhandled error answering request %s", exchange.request_id)
             error = InternalServerError()
             status, body = error.status, error.body()
-        headers = response_headers(request_id, origin, body)
+        headers = response_headers(exchange.request_id, origin, body)
         headers.extend(extra)
         await _send(send, status, headers, body)
+        self._record(exchange, status, body)
 
     async def _dispatch(
-        self, scope: Scope, receive: Receive, authorization: bytes | None, request_id: str
+        self, exchange: _Exchange, receive: Receive, authorization: bytes | None
     ) -> Answer:
-        path: str = scope["path"]
-        method: str = scope["method"]
+        path = exchange.path
         for route in self._routes:
             match = route.pattern.match(path)
             if match is None:
                 continue
-            params = match.groupdict()
+            exchange.params = params = match.groupdict()
             principal = authenticate(self._db.conn, authorization, params.get("account_sid"))
-            if method != route.method:
+            exchange.principal = principal
+            if exchange.method != route.method:
                 raise MethodNotAllowed()
             body = await _read_body(receive)
-            form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-            return await route.handler(ApiRequest(principal, path, params, form, request_id))
+            exchange.form = form = parse_qsl(
+                body.decode("utf-8", "replace"), keep_blank_values=True
+            )
+            request = ApiRequest(principal, path, params, form, exchange.request_id)
+            return await route.handler(request)
         account = _ACCOUNT_IN_PATH.match(path)
-        authenticate(self._db.conn, authorization, account.group(1) if account else None)
+        if account:
+            exchange.params = {"account_sid": account.group(1)}
+        exchange.principal = authenticate(
+            self._db.conn, authorization, account.group(1) if account else None
+        )
         raise ResourceNotFound(path)
+
+    def _record(self, exchange: _Exchange, status: int, body: bytes) -> None:
+        params = exchange.params
+        principal = exchange.principal
+        self._journal.record(
+            JournalEntry(
+                request_id=exchange.request_id,
+                time=format_iso_ms(self._clock.now_ms()),
+                method=exchange.method,
+                path=exchange.path,
+                params={name: scrub(value) for name, value in exchange.form},
+                authenticated_as=principal.credential_sid if principal else None,
+                account_sid=params.get("account_sid"),
+                call_sid=params.get("call_sid"),
+                payment_sid=params.get("payment_sid"),
+                status=status,
+                response=body.decode("utf-8", "replace"),
+                duration_ms=round((time.perf_counter() - exchange.started) * 1000, 3),
+            )
+        )
 
 
 async def _read_body(receive: Receive) -> bytes:

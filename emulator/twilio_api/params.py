@@ -103,7 +103,7 @@ def _status_callback(form: Form) -> str:
     if parts.scheme:
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise _invalid("StatusCallback", value, "is not an http(s) URL or a relative URL")
-    elif not parts.path and not parts.netloc:
+    elif not parts.path and not parts.netloc and not parts.query:
         raise _invalid("StatusCallback", value, "is not an http(s) URL or a relative URL")
     return value
 

@@ -1,0 +1,80 @@
+"""The official twilio-node SDK (npm) drives the Payments flow against the emulator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.testing import Account, EmulatorServer
+from tests.api import new_call_sid
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+CARD_ITEMS = ["payment-card-number", "expiration-date", "security-code", "postal-code"]
+
+pytestmark = pytest.mark.node
+
+
+def run_flow(
+    server: EmulatorServer, username: str, password: str, account_sid: str
+) -> dict[str, Any]:
+    if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "twilio").is_dir():
+        pytest.fail("twilio-node is not installed: run `npm ci --prefix tests/node`")
+    config = {
+        "baseUrl": server.base_url,
+        "username": username,
+        "password": password,
+        "accountSid": account_sid,
+        "callSid": new_call_sid(),
+    }
+    env = {"PATH": str(Path(shutil.which("node") or "node").parent)}  # no TWILIO_EDGE/REGION
+    result = subprocess.run(
+        ["node", "payments_flow.js", json.dumps(config)],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    flow: dict[str, Any] = json.loads(result.stdout)
+    return flow
+
+
+def assert_error(step: dict[str, Any], status: int, code: int) -> None:
+    assert step["error"] == "RestException", step
+    assert (step["status"], step["code"]) == (status, code), step
+    assert step["moreInfo"] == f"https://www.twilio.com/docs/errors/{code}"
+
+
+@pytest.mark.parametrize("credential", ["auth_token", "api_key"])
+def test_node_sdk_payment_flow(server: EmulatorServer, account: Account, credential: str) -> None:
+    user, password = (
+        (account.account_sid, account.auth_token)
+        if credential == "auth_token"
+        else (account.api_key_sid, account.api_key_secret)
+    )
+    flow = run_flow(server, user, password, account.account_sid)
+    steps = flow["steps"]
+    assert steps["create"]["status"] == 201
+    assert steps["create"]["body"]["accountSid"] == account.account_sid
+    for item in CARD_ITEMS:
+        assert steps[f"capture {item}"]["status"] == 202
+        assert steps[f"capture {item}"]["body"]["sid"] == flow["sid"]
+    assert_error(steps["complete before input"], 400, 64019)
+    assert_error(steps["neither capture nor status"], 400, 64018)
+    assert_error(steps["misspelled capture"], 400, 64020)
+    assert_error(steps["second create while active"], 400, 64021)
+    assert steps["cancel"]["status"] == 202
+    assert_error(steps["update after cancel"], 400, 64021)
+    assert steps["create after cancel"]["status"] == 201
+    assert steps["create after cancel"]["body"]["sid"] != flow["sid"]
+    assert_error(steps["unknown session"], 404, 20404)
+    assert_error(steps["bank account type on a card"], 400, 64017)
+    assert_error(steps["wrong credentials"], 401, 20003)
+    assert steps["misspelled capture"]["message"].startswith("Pay: Invalid Parameter Value")
