@@ -337,6 +337,9 @@ def _accept(session: Session, item: str, entry: Entry) -> Session:
     brand, outcome = session.card_brand, session.card_outcome
     if item == "payment-card-number":
         brand, outcome = cards.card_brand(entry.digits), cards.card_outcome(entry.digits)
+        # The security code is checked against the card: a new card needs its own.
+        captured.pop("security-code", None)
+        captured.pop("security-code" + MATCHER_SUFFIX, None)
     return replace(
         session,
         capturing=None,
