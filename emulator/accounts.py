@@ -16,8 +16,15 @@ from emulator.store.models import schema_tables
 
 __all__ = ["AccountService", "NewAccount", "NotAMainAccount", "UnknownAccount"]
 
-# Tables holding an account's activity (not its identity), children before parents.
-ACTIVITY_TABLES: tuple[str, ...] = ("calls",)
+# What an account has done (not what it is), children before parents.
+ACTIVITY_DELETES: tuple[str, ...] = (
+    "DELETE FROM callback_attempts WHERE callback_id IN"
+    " (SELECT id FROM callbacks WHERE account_sid = ?)",
+    "DELETE FROM callbacks WHERE account_sid = ?",
+    "DELETE FROM idempotency_records WHERE account_sid = ?",
+    "DELETE FROM payment_sessions WHERE account_sid = ?",
+    "DELETE FROM calls WHERE account_sid = ?",
+)
 
 
 class UnknownAccount(LookupError):
@@ -93,8 +100,8 @@ class AccountService:
         def wipe_account(conn: sqlite3.Connection) -> None:
             if not _exists(conn, account_sid):
                 raise UnknownAccount(account_sid)
-            for table in ACTIVITY_TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE account_sid = ?", (account_sid,))
+            for statement in ACTIVITY_DELETES:
+                conn.execute(statement, (account_sid,))
 
         await self._db.write(wipe_all if account_sid is None else wipe_account)
 

@@ -13,16 +13,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from emulator import __version__
 from emulator.accounts import AccountService
+from emulator.callbacks.outbox import Outbox, OutboxSettings
 from emulator.clock import Clock
 from emulator.control.routes import router as control_router
 from emulator.ids import IdGenerator
 from emulator.journal import Journal
-from emulator.payments.service import PaymentService
+from emulator.payments.caller import CallerDefaults, CallerScripts
+from emulator.payments.service import PaymentService, ServiceSettings
 from emulator.settings import Settings
 from emulator.store.db import Database
 from emulator.store.fixtures import load_fixtures
@@ -49,23 +53,65 @@ class Emulator:
         self.journal = Journal(settings.journal_size)
         self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
         self.accounts.load_fixtures()
+        self.outbox = Outbox(
+            self.db,
+            self.clock,
+            OutboxSettings(
+                timeout_s=settings.callback_timeout_s,
+                retries=settings.callback_retries,
+                backoff_ms=settings.callback_retry_backoff_ms,
+                base_url=settings.callback_base_url,
+            ),
+        )
+        defaults = CallerDefaults(
+            card_number=settings.caller_card_number,
+            expiration_date=settings.caller_expiration_date,
+            security_code=settings.caller_security_code,
+            postal_code=settings.caller_postal_code,
+            routing_number=settings.caller_routing_number,
+            account_number=settings.caller_account_number,
+        )
+        self.scripts = CallerScripts(
+            defaults,
+            {c.sid: {str(k): v for k, v in c.script.items()} for c in fixtures.calls if c.script},
+        )
         self.payments = PaymentService(
             self.db,
             self.clock,
             self.ids,
-            strict_calls=settings.strict_calls,
-            idempotency_ttl_ms=int(settings.idempotency_ttl_hours * 3600 * 1000),
+            self.outbox,
+            self.scripts,
+            ServiceSettings(
+                strict_calls=settings.strict_calls,
+                idempotency_ttl_ms=int(settings.idempotency_ttl_hours * 3600 * 1000),
+                caller=settings.caller,
+                caller_delay_s=settings.caller_delay_ms / 1000,
+            ),
         )
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Start background work (called once the event loop runs)."""
+        await self.outbox.start()
+        self.payments.resume_auto_callers()
         self._tasks = [asyncio.create_task(self._purge_expired_keys(), name="purge-keys")]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.payments.stop()
+        await self.outbox.stop()
         self.db.close()
+
+    async def reset(self, account_sid: str | None = None) -> None:
+        """Wipe all state and reload the fixtures, or wipe one account's activity."""
+        await self.accounts.reset(account_sid)
+        self.outbox.forget(account_sid)
+        self.journal.clear(account_sid)
+        self.payments.forget_typing()
+        if account_sid is None:
+            self.scripts.reset()
 
     async def _purge_expired_keys(self) -> None:
         while True:
@@ -91,6 +137,17 @@ class EmulatorApp:
             await self.control(scope, receive, send)
 
 
+async def _validation_error_without_values(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 body, minus the submitted values: a control-plane request may carry
+    card digits (a caller script, keyed input), which must never be echoed back."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {key: value for key, value in error.items() if key in ("type", "loc", "msg")}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 def create_app(settings: Settings | None = None) -> EmulatorApp:
     emulator = Emulator(settings or Settings())
 
@@ -109,6 +166,7 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
     )
     control.state.emulator = emulator
     control.include_router(control_router)
+    control.add_exception_handler(RequestValidationError, _validation_error_without_values)
     twilio_api = TwilioApi(
         payment_routes(emulator.payments),
         db=emulator.db,

@@ -95,6 +95,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many API requests the request journal keeps (default 1000)",
     )
+    serve_parser.add_argument(
+        "--caller", choices=["auto", "manual"], help="default caller mode (auto)"
+    )
+    for flag, metavar, kind, what in [
+        ("--caller-delay-ms", "MS", int, "auto caller's delay before keying (default 50)"),
+        ("--caller-card-number", "DIGITS", str, "card number the caller keys"),
+        ("--caller-expiration-date", "MMYY", str, "expiry the caller keys"),
+        ("--caller-security-code", "DIGITS", str, "security code the caller keys"),
+        ("--caller-postal-code", "CODE", str, "postal code the caller keys"),
+        ("--caller-routing-number", "DIGITS", str, "ABA routing number the caller keys"),
+        ("--caller-account-number", "DIGITS", str, "bank account number the caller keys"),
+        ("--callback-base-url", "URL", str, "base URL for relative StatusCallbacks"),
+        ("--callback-timeout-s", "SECONDS", float, "callback delivery timeout (default 15)"),
+        ("--callback-retries", "N", int, "retries of a failed callback (default 0)"),
+        ("--callback-retry-backoff-ms", "MS", int, "first retry delay, doubled each time"),
+    ]:
+        serve_parser.add_argument(flag, metavar=metavar, type=kind, help=what)
 
     health_parser = commands.add_parser(
         "healthcheck", help="exit 0 if the emulator at --url answers its health check"

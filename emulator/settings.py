@@ -49,6 +49,42 @@ class Settings(BaseSettings):
     journal_size: int = Field(
         1000, ge=0, description="How many API requests the request journal keeps."
     )
+    caller: Literal["auto", "manual"] = Field(
+        "auto", description="Default mode of a call's simulated caller (`auto` or `manual`)."
+    )
+    caller_delay_ms: int = Field(
+        50, ge=0, description="How long the auto caller waits after a Capture before keying."
+    )
+    caller_card_number: str = Field(
+        "4242424242424242", pattern=r"^[0-9]{12,19}$", description="Card number the caller keys."
+    )
+    caller_expiration_date: str | None = Field(
+        None,
+        pattern=r"^(0[1-9]|1[0-2])[0-9]{2}$",
+        description="Expiry (MMYY) the caller keys; default December, three years ahead.",
+    )
+    caller_security_code: str = Field(
+        "123", pattern=r"^[0-9]{3,4}$", description="Security code the caller keys (amex: + `4`)."
+    )
+    caller_postal_code: str = Field(
+        "94105", pattern=r"^[0-9A-Za-z]{1,10}$", description="Postal code the caller keys."
+    )
+    caller_routing_number: str = Field(
+        "121000358", pattern=r"^[0-9]{9}$", description="ABA routing number the caller keys."
+    )
+    caller_account_number: str = Field(
+        "000123456789", pattern=r"^[0-9]{4,17}$", description="Bank account number the caller keys."
+    )
+    callback_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Base for relative StatusCallbacks on calls without a URL of their own.",
+    )
+    callback_timeout_s: float = Field(15.0, gt=0, description="Timeout of a callback delivery.")
+    callback_retries: int = Field(0, ge=0, le=10, description="Retries of a failed delivery.")
+    callback_retry_backoff_ms: int = Field(
+        1000, ge=0, description="Wait before the first retry; doubled for each next one."
+    )
     idempotency_ttl_hours: float = Field(
         24.0, gt=0, description="How long an IdempotencyKey's first answer is kept."
     )

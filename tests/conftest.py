@@ -24,8 +24,11 @@ DEFAULT_CALL = "CA" + "a" * 32
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[EmulatorServer]:
-    """One emulator for the session; tests isolate themselves with an account of their own."""
-    with EmulatorServer() as running:
+    """One emulator for the session; tests isolate themselves with an account of their own.
+
+    Its callers are manual: nothing is keyed unless a test keys it (or makes an auto call).
+    """
+    with EmulatorServer("--caller", "manual") as running:
         yield running
 
 

@@ -25,7 +25,7 @@ from emulator.errors import (
     MissingParameter,
     TwilioError,
 )
-from emulator.payments.requests import CreatePayment, UpdatePayment
+from emulator.payments.model import CreatePayment, UpdatePayment
 from emulator.twilio_api.params import (
     MAX_MIN_POSTAL_CODE_LENGTH,
     MAX_TIMEOUT,

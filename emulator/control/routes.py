@@ -1,4 +1,6 @@
-"""``/_emulator/...``: health, reset and accounts (its own router, as moto keeps moto-api).
+"""``/_emulator/...``: what tests use to drive and inspect the emulator (its own router, as
+moto keeps moto-api apart): health, reset, accounts, calls and their callers, sessions,
+callbacks and the request journal.
 
 The control plane has no authentication: it is meant for tests on a private network.
 Its errors use FastAPI's usual ``{"detail": ...}`` shape, not Twilio's.
@@ -6,7 +8,7 @@ Its errors use FastAPI's usual ``{"detail": ...}`` shape, not Twilio's.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from emulator import __version__
 from emulator.accounts import NotAMainAccount, UnknownAccount
 from emulator.control.deps import EmulatorDep
+from emulator.payments.caller import InvalidScript
+from emulator.payments.machine import NothingToCapture
+from emulator.payments.service import UnknownResource
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
 
 __all__ = ["router"]
 
@@ -54,10 +62,9 @@ async def reset(
 ) -> dict[str, str]:
     """Wipe all state and reload the fixtures; with ``account_sid``, only that account's data."""
     try:
-        await emulator.accounts.reset(account_sid)
+        await emulator.reset(account_sid)
     except UnknownAccount:
         raise HTTPException(404, f"account {account_sid} does not exist") from None
-    emulator.journal.clear(account_sid)
     return {"status": "reset", "scope": account_sid or "all"}
 
 
@@ -95,3 +102,115 @@ async def requests(
     """The API requests received (newest last), optionally filtered."""
     entries = emulator.journal.query(account_sid, call_sid, payment_sid, status)
     return {"requests": [entry.as_dict() for entry in entries]}
+
+
+# --- calls and the simulated caller ------------------------------------------------------
+
+
+class NewCallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_sid: str = Field(pattern=ACCOUNT_SID)
+    caller: Literal["auto", "manual"] | None = None
+    script: dict[str, str] = Field(default_factory=dict)
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+
+
+class NewCallResponse(BaseModel):
+    call_sid: str
+    account_sid: str
+    status: str
+    caller: str | None
+    url: str | None
+
+
+class InputRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    digits: str = Field(min_length=1, max_length=64)
+    partial: bool = False
+
+
+@router.post("/calls", status_code=201)
+async def create_call(emulator: EmulatorDep, request: NewCallRequest) -> NewCallResponse:
+    """A new in-progress call with a simulated caller (``auto`` or ``manual``) and its script."""
+    try:
+        call = await emulator.payments.create_call(
+            request.account_sid, request.caller, request.script, request.url
+        )
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    except InvalidScript as exc:
+        raise HTTPException(400, f"invalid script: {exc}") from None
+    return NewCallResponse(
+        call_sid=call.sid,
+        account_sid=call.account_sid,
+        status=call.status,
+        caller=call.caller,
+        url=call.url,
+    )
+
+
+@router.post("/calls/{call_sid}/hangup")
+async def hang_up(emulator: EmulatorDep, call_sid: str) -> dict[str, str]:
+    """End the call; a session still active on it ends with ``caller-hung-up``."""
+    try:
+        call = await emulator.payments.hang_up(call_sid)
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"call_sid": call.sid, "status": call.status}
+
+
+@router.post("/payments/{payment_sid}/input")
+async def key_in(emulator: EmulatorDep, payment_sid: str, request: InputRequest) -> dict[str, Any]:
+    """The caller keys digits into the item being captured (``*`` ends the session)."""
+    try:
+        await emulator.payments.enter(payment_sid, request.digits, request.partial)
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NothingToCapture:
+        raise HTTPException(409, f"nothing is being captured on {payment_sid}") from None
+    return _session_view(emulator, payment_sid)
+
+
+@router.get("/payments/{payment_sid}")
+async def payment(emulator: EmulatorDep, payment_sid: str) -> dict[str, Any]:
+    """Where a session has got to: state, item being captured, what is missing, history."""
+    return _session_view(emulator, payment_sid)
+
+
+def _session_view(emulator: Emulator, payment_sid: str) -> dict[str, Any]:
+    view = emulator.payments.view(payment_sid)
+    if view is None:
+        raise HTTPException(404, f"payment session {payment_sid} does not exist")
+    return view
+
+
+# --- callbacks ---------------------------------------------------------------------------
+
+
+@router.get("/callbacks")
+async def callbacks(
+    emulator: EmulatorDep,
+    payment_sid: str | None = None,
+    call_sid: str | None = None,
+    account_sid: str | None = None,
+    wait_for: Annotated[int, Query(ge=0)] = 0,
+    timeout_s: Annotated[float, Query(alias="timeout", gt=0, le=120)] = 10.0,
+) -> dict[str, list[dict[str, Any]]]:
+    """The StatusCallbacks, in order; ``wait_for=N`` waits until N of them were attempted."""
+    filters = {"payment_sid": payment_sid, "call_sid": call_sid, "account_sid": account_sid}
+    if wait_for:
+        found = await emulator.outbox.wait_for(filters, wait_for, timeout_s)
+    else:
+        found = emulator.outbox.find(filters)
+    return {"callbacks": found}
+
+
+@router.post("/callbacks/{callback_id}/redeliver")
+async def redeliver(emulator: EmulatorDep, callback_id: int) -> dict[str, Any]:
+    """Send a callback again (after what is pending for its session)."""
+    view = await emulator.outbox.redeliver(callback_id)
+    if view is None:
+        raise HTTPException(404, f"callback {callback_id} does not exist")
+    return view

@@ -33,6 +33,7 @@ __all__ = [
     "CAPTURE_ITEMS",
     "CARD_ITEMS",
     "MATCHER_SUFFIX",
+    "STAR",
     "Captured",
     "Entry",
     "ErrorType",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-__all__ = ["CallRow", "end", "get", "insert"]
+__all__ = ["COMPLETED", "IN_PROGRESS", "CallRow", "end", "get", "insert"]
 
 IN_PROGRESS = "in-progress"
+COMPLETED = "completed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,4 +44,4 @@ def insert(
 
 
 def end(conn: sqlite3.Connection, sid: str) -> None:
-    conn.execute("UPDATE calls SET status = 'completed' WHERE sid = ?", (sid,))
+    conn.execute("UPDATE calls SET status = ? WHERE sid = ?", (COMPLETED, sid))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -151,19 +152,37 @@ class Database:
             self._batch = []
             loop.call_soon(self._commit)
         self.conn.execute("SAVEPOINT work")
+        hooks_before = len(self._after_commit)
         try:
             result = work(self.conn)
         except BaseException:
             self.conn.execute("ROLLBACK TO work")
             self.conn.execute("RELEASE work")
+            del self._after_commit[hooks_before:]  # what was undone must not be announced
             raise
         self.conn.execute("RELEASE work")
         done: asyncio.Future[T] = loop.create_future()
         self._batch.append((done, result))
         return await done
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested savepoint inside a write: undone alone (with its after-commit hooks) if
+        the block raises."""
+        self.conn.execute("SAVEPOINT nested")
+        hooks_before = len(self._after_commit)
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO nested")
+            self.conn.execute("RELEASE nested")
+            del self._after_commit[hooks_before:]
+            raise
+        self.conn.execute("RELEASE nested")
+
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the current transaction has committed."""
+        """Call ``callback`` once the current transaction has committed (dropped if the write
+        that registered it is rolled back)."""
         self._after_commit.append(callback)
 
     def _commit(self) -> None:

@@ -15,6 +15,8 @@ __all__ = [
     "Account",
     "ApiKey",
     "Call",
+    "Callback",
+    "CallbackAttempt",
     "Connector",
     "FixtureRow",
     "IdempotencyRecord",
@@ -98,6 +100,7 @@ class PaymentSession(SQLModel, table=True):
     valid_card_types: str  # space-separated
     require_matching_inputs: str = ""  # comma-separated
     confirmation: bool = False
+    caller: str = "manual"  # the simulated caller's mode, from the call when the session started
     # where the session is
     status_callback: str  # of the latest accepted request
     capturing: str | None = None
@@ -114,6 +117,43 @@ class PaymentSession(SQLModel, table=True):
     connector_error: str = ""
     created_at_ms: int
     updated_at_ms: int
+
+
+class Callback(SQLModel, table=True):
+    """The callback outbox: one row per StatusCallback, written with the state change."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_pending", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_sid: str = Field(index=True)
+    account_sid: str = Field(index=True)
+    call_sid: str = Field(index=True)
+    event: str  # what caused it (create, capture, input, complete, cancel, hang-up, star)
+    url: str  # as the request gave it (relative URLs are resolved at delivery)
+    params: str  # JSON list of [name, value] pairs: the form body, masked values only
+    idempotency_token: str  # I-Twilio-Idempotency-Token, the same on every attempt
+    state: str = "pending"  # pending, delivered or failed
+    attempts: int = 0
+    status_code: int | None = None  # of the last attempt
+    error: str | None = None  # of the last attempt
+    created_at_ms: int
+    delivered_at_ms: int | None = None
+
+
+class CallbackAttempt(SQLModel, table=True):
+    """One delivery attempt of a callback: what was sent and what came back."""
+
+    __tablename__ = "callback_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    callback_id: int = Field(foreign_key="callbacks.id", index=True)
+    url: str
+    headers: str  # JSON object
+    status_code: int | None = None
+    duration_ms: float
+    error: str | None = None
+    attempted_at_ms: int
 
 
 class IdempotencyRecord(SQLModel, table=True):

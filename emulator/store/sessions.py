@@ -8,32 +8,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
 from emulator.payments.machine import Captured, Result, Session, Settlement, State
-from emulator.payments.requests import CreatePayment
+from emulator.payments.model import CreatePayment, SessionRecord
 
-__all__ = ["SessionRecord", "active_on_call", "insert", "load", "save"]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    sid: str
-    account_sid: str
-    call_sid: str
-    request: CreatePayment  # the create request
-    session: Session
-    status_callback: str  # of the latest accepted request
-    created_at_ms: int
-    updated_at_ms: int
+__all__ = ["active_on_call", "insert", "load", "save"]
 
 
 _REQUEST_COLUMNS = (
     "payment_method, bank_account_type, charge_amount, currency, description, input,"
     " min_postal_code_length, parameter, payment_connector, postal_code, security_code, timeout,"
-    " token_type, valid_card_types, require_matching_inputs, confirmation"
+    " token_type, valid_card_types, require_matching_inputs, confirmation, caller"
 )
 _STATE_COLUMNS = (
     "state, status_callback, capturing, captured, card_brand, card_outcome, result,"
@@ -92,6 +79,7 @@ def insert(conn: sqlite3.Connection, record: SessionRecord) -> None:
         " ".join(request.valid_card_types),
         ",".join(request.require_matching_inputs),
         request.confirmation,
+        record.caller,
     )
     values = (
         record.sid,
@@ -135,7 +123,8 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         valid_card_types,
         require_matching_inputs,
         confirmation,
-    ) = row[4:20]
+        caller,
+    ) = row[4:21]
     (
         state,
         status_callback,
@@ -151,7 +140,7 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         pay_error_code,
         connector_error,
         updated_at_ms,
-    ) = row[20:]
+    ) = row[21:]
     request = CreatePayment(
         status_callback="",
         payment_method=payment_method,
@@ -200,6 +189,7 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         request=request,
         session=session,
         status_callback=status_callback,
+        caller=caller,
         created_at_ms=created_at_ms,
         updated_at_ms=updated_at_ms,
     )

@@ -28,8 +28,8 @@ from emulator.payments.machine import (
     CARD_ITEMS,
     CREDIT_CARD,
 )
+from emulator.payments.model import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
 from emulator.payments.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
-from emulator.payments.requests import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
 
 __all__ = [
     "MAX_MIN_POSTAL_CODE_LENGTH",

@@ -1,4 +1,5 @@
-"""The two Payments requests, validated and with Twilio's defaults filled in (plain data)."""
+"""The payments domain as plain data: the two requests (validated, Twilio's defaults filled
+in) and a stored session."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from emulator.payments.machine import CREDIT_CARD, SessionConfig
+from emulator.payments.machine import CREDIT_CARD, Session, SessionConfig
 
-__all__ = ["DEFAULT_CARD_TYPES", "CreatePayment", "UpdatePayment"]
+__all__ = ["DEFAULT_CARD_TYPES", "CreatePayment", "SessionRecord", "UpdatePayment"]
 
 DEFAULT_CARD_TYPES: Final = ("visa", "mastercard", "amex")
 
@@ -53,3 +54,18 @@ class UpdatePayment:
     status_callback: str
     capture: str | None = None
     status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A stored session: its identity, the create request, and the machine's state."""
+
+    sid: str
+    account_sid: str
+    call_sid: str
+    request: CreatePayment  # the create request
+    session: Session
+    status_callback: str  # of the latest accepted request
+    caller: str  # "auto" or "manual", fixed when the session starts
+    created_at_ms: int
+    updated_at_ms: int

@@ -1,0 +1,104 @@
+"""StatusCallback payloads: what Twilio POSTs for each session event. Pure.
+
+Field names and masking follow the fact sheet (section 7): the common fields on every
+callback; on capture updates ``Capture``, ``PartialResult``, ``Required``, ``ErrorType`` and the
+values captured so far (masked); when the session ends ``Result`` and the connector's fields.
+Empty fields are sent as empty strings. Dates are ISO 8601 UTC with milliseconds, as in the
+real payloads.
+"""
+
+from __future__ import annotations
+
+from emulator.clock import format_iso_ms
+from emulator.payments.machine import (
+    ACH_DEBIT,
+    MATCHER_SUFFIX,
+    Event,
+    EventKind,
+    Session,
+    required,
+)
+from emulator.payments.model import SessionRecord
+
+__all__ = ["BANK_FIELDS", "CARD_FIELDS", "build"]
+
+Params = list[tuple[str, str]]
+
+# Callback field for each captured item.
+CARD_FIELDS = {
+    "payment-card-number": "PaymentCardNumber",
+    "expiration-date": "ExpirationDate",
+    "security-code": "SecurityCode",
+    "postal-code": "PaymentCardPostalCode",
+}
+BANK_FIELDS = {
+    "bank-routing-number": "BankRoutingNumber",
+    "bank-account-number": "BankAccountNumber",
+}
+
+_CAPTURE_EVENTS = (EventKind.CAPTURE, EventKind.INPUT)
+_END_EVENTS = (EventKind.COMPLETE, EventKind.CANCEL, EventKind.HANG_UP, EventKind.STAR)
+
+
+def build(record: SessionRecord, event: Event) -> Params:
+    """The form fields of the callback ``event`` causes, for a session now in ``record``."""
+    params = _common(record)
+    if event.kind is EventKind.CREATE:
+        return params
+    params.append(("DateUpdated", format_iso_ms(record.updated_at_ms)))
+    if event.kind in _CAPTURE_EVENTS:
+        params += [
+            ("Capture", event.item or ""),
+            ("PartialResult", "true" if event.partial else "false"),
+            ("Required", ",".join(required(record.session))),
+            ("ErrorType", event.error_type.value if event.error_type else ""),
+        ]
+        params += _values(record, event)
+    elif event.kind in _END_EVENTS:
+        settlement = record.session.settlement
+        assert settlement is not None
+        params += [
+            ("Result", settlement.result.value),
+            ("PaymentConfirmationCode", settlement.confirmation_code),
+            ("PaymentToken", settlement.token),
+            ("ProfileId", settlement.profile_id),
+            ("PaymentError", settlement.error),
+            ("PayErrorCode", str(settlement.pay_error_code or "")),
+            ("ConnectorError", settlement.connector_error),
+        ]
+        params += _values(record, event)
+    return params
+
+
+def _common(record: SessionRecord) -> Params:
+    request = record.request
+    params: Params = [
+        ("AccountSid", record.account_sid),
+        ("CallSid", record.call_sid),
+        ("Sid", record.sid),
+        ("DateCreated", format_iso_ms(record.created_at_ms)),
+        ("PaymentConnector", request.payment_connector),
+        ("PaymentMethod", request.payment_method),
+    ]
+    if request.payment_method == ACH_DEBIT:
+        params.append(("BankAccountType", request.bank_account_type or ""))
+    if request.charge_amount is not None:
+        params.append(("ChargeAmount", str(request.charge_amount)))
+    else:
+        params.append(("TokenType", request.token_type))
+    return params
+
+
+def _values(record: SessionRecord, event: Event) -> Params:
+    """The masked values captured so far; a partial entry shows in its item's field."""
+    session: Session = record.session
+    fields = BANK_FIELDS if record.request.payment_method == ACH_DEBIT else CARD_FIELDS
+    values = {item: session.captured[item].value for item in fields if item in session.captured}
+    if event.partial and event.item is not None and event.value is not None:
+        item = event.item.removesuffix(MATCHER_SUFFIX)
+        if item in fields:
+            values[item] = event.value
+    params = [(field, values.get(item, "")) for item, field in fields.items()]
+    if fields is CARD_FIELDS:
+        params.insert(1, ("PaymentCardType", session.card_brand or ""))
+    return params
