@@ -70,6 +70,63 @@ class ControlClient:
         body = {"parent_account_sid": parent_account_sid} if parent_account_sid else {}
         return Account(**self._json(self.http.post("/_emulator/accounts", json=body)))
 
+    def create_call(
+        self,
+        account_sid: str,
+        caller: str | None = None,
+        script: Mapping[str, str] | None = None,
+        url: str | None = None,
+    ) -> str:
+        """A new in-progress call (``caller`` ``auto`` or ``manual``); returns its CallSid."""
+        body: dict[str, Any] = {"account_sid": account_sid, "script": dict(script or {})}
+        if caller is not None:
+            body["caller"] = caller
+        if url is not None:
+            body["url"] = url
+        call_sid: str = self._json(self.http.post("/_emulator/calls", json=body))["call_sid"]
+        return call_sid
+
+    def key_in(self, payment_sid: str, digits: str, partial: bool = False) -> dict[str, Any]:
+        """The caller keys ``digits`` into the item being captured; returns the session view."""
+        body = {"digits": digits, "partial": partial}
+        view: dict[str, Any] = self._json(
+            self.http.post(f"/_emulator/payments/{payment_sid}/input", json=body)
+        )
+        return view
+
+    def hang_up(self, call_sid: str) -> None:
+        self._json(self.http.post(f"/_emulator/calls/{call_sid}/hangup"))
+
+    def payment(self, payment_sid: str) -> dict[str, Any]:
+        """The session view: state, capturing, required, captured (masked), result, history."""
+        view: dict[str, Any] = self._json(self.http.get(f"/_emulator/payments/{payment_sid}"))
+        return view
+
+    def callbacks(
+        self,
+        payment_sid: str | None = None,
+        call_sid: str | None = None,
+        account_sid: str | None = None,
+        wait_for: int = 0,
+        timeout: float = 10.0,
+    ) -> list[dict[str, Any]]:
+        """The StatusCallbacks in order; with ``wait_for``, once that many were attempted."""
+        params: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "payment_sid": payment_sid,
+                "call_sid": call_sid,
+                "account_sid": account_sid,
+            }.items()
+            if v
+        }
+        if wait_for:
+            params |= {"wait_for": wait_for, "timeout": timeout}
+        found: list[dict[str, Any]] = self._json(
+            self.http.get("/_emulator/callbacks", params=params)
+        )["callbacks"]
+        return found
+
     def requests(self, **filters: str | int) -> list[dict[str, Any]]:
         """The request journal, newest last (filters: account_sid, call_sid, payment_sid, status)."""
         result: list[dict[str, Any]] = self._json(

@@ -25,7 +25,7 @@ from emulator.payments.machine import CAPTURE_ITEMS, MATCHER_SUFFIX
 __all__ = ["CALLER_MODES", "CallerDefaults", "CallerScripts", "InvalidScript"]
 
 CALLER_MODES = ("auto", "manual")
-KEYPAD = re.compile(r"^[0-9A-Za-z*#]{1,32}$")
+KEYPAD = re.compile(r"[0-9A-Za-z*#]{1,32}")
 
 
 class InvalidScript(ValueError):
@@ -55,9 +55,9 @@ class CallerDefaults:
 def check_script(script: Mapping[str, str]) -> dict[str, str]:
     """A script as given, or :class:`InvalidScript` (never echoing the values)."""
     for item, value in script.items():
-        if item not in CAPTURE_ITEMS:
-            raise InvalidScript(f"unknown item {item!r}; items are {', '.join(CAPTURE_ITEMS)}")
-        if not isinstance(value, str) or not KEYPAD.match(value):
+        if item not in CAPTURE_ITEMS:  # not echoed: a mistaken key could be a card number
+            raise InvalidScript(f"unknown item; items are {', '.join(CAPTURE_ITEMS)}")
+        if not isinstance(value, str) or not KEYPAD.fullmatch(value):
             raise InvalidScript(
                 f"the value for {item} must be 1 to 32 digits (or letters, * and #)"
             )
