@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import copy
 import errno
-import logging
 import socket
 import sys
 import urllib.error
@@ -21,7 +20,7 @@ from pydantic import ValidationError
 
 from emulator import __version__
 from emulator.errors import ConfigError
-from emulator.settings import Settings
+from emulator.settings import Settings, local_url
 
 __all__ = ["main"]
 
@@ -156,11 +155,12 @@ def serve(options: dict[str, Any]) -> int:
         date_header=False,
     )
     host, port = sock.getsockname()[:2]
-    logging.getLogger("emulator").info(
-        "payments-emulator %s listening on %s (database %s)",
-        __version__,
-        Settings(host=host, port=port).base_url,
-        settings.database,
+    # Printed whatever the log level: tools (emulator.testing among them) read the port here.
+    print(
+        f"payments-emulator {__version__} listening on {local_url(host, port)}"
+        f" (database {settings.database})",
+        file=sys.stderr,
+        flush=True,
     )
     server = uvicorn.Server(config)
     server.run(sockets=[sock])

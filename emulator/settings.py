@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_FIXTURES", "Settings", "default_fixture_path"]
+__all__ = ["DEFAULT_FIXTURES", "Settings", "default_fixture_path", "local_url"]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
@@ -107,7 +107,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         """Where a client on this machine reaches the server."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return local_url(self.host, self.port)
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a server listening on ``host:port``."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

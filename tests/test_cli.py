@@ -198,3 +198,8 @@ def test_healthcheck_default_url_uses_settings(server: EmulatorServer) -> None:
     port = httpx.URL(server.base_url).port
     assert port is not None
     assert run_cli("healthcheck", env={"EMULATOR_PORT": str(port)}).returncode == 0
+
+
+def test_listening_line_is_printed_at_any_log_level() -> None:
+    with EmulatorServer("--log-level", "critical", database="sqlite://") as server:
+        assert f"listening on {server.base_url}" in server.log
