@@ -29,6 +29,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import httpx
 
 from emulator.callbacks.signing import compute_signature
+from emulator.callbacks.transport import CallbackTransport
 from emulator.clock import Clock, format_iso_ms
 from emulator.store.db import Database
 
@@ -121,7 +122,9 @@ class Outbox:
         self._queues: dict[str, deque[PendingCallback]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempted = asyncio.Condition()
-        self._http: httpx.AsyncClient | None = None
+        self._transport = CallbackTransport()
+        self._timeouts = dict.fromkeys(("connect", "read", "write", "pool"), settings.timeout_s)
+        self._urls: dict[str, httpx.URL] = {}
         self._sending = asyncio.Semaphore(MAX_CONCURRENT_DELIVERIES)
 
     # --- life cycle --------------------------------------------------------------------------
@@ -146,8 +149,7 @@ class Outbox:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.aclose()
+        await self._transport.aclose()
 
     def forget(self, account_sid: str | None = None) -> None:
         """Drop queued deliveries (all, or one account's): a reset wiped their rows."""
@@ -228,13 +230,17 @@ class Outbox:
             "I-Twilio-Idempotency-Token": pending.idempotency_token,
             "X-Twilio-Signature": compute_signature(row[0], url, pending.params),
         }
-        assert self._http is not None
+        request = httpx.Request(
+            "POST",
+            self._url(url),
+            content=urlencode(pending.params).encode(),
+            headers=headers,
+            extensions={"timeout": self._timeouts},
+        )
         started = time.perf_counter()
         try:
             async with self._sending:
-                response = await self._http.post(
-                    url, content=urlencode(pending.params).encode(), headers=headers
-                )
+                response = await self._transport.handle_async_request(request)
         except httpx.HTTPError as exc:
             elapsed = (time.perf_counter() - started) * 1000
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -242,6 +248,15 @@ class Outbox:
         elapsed = (time.perf_counter() - started) * 1000
         error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
         return _Outcome(url, headers, response.status_code, error, elapsed)
+
+    def _url(self, url: str) -> httpx.URL:
+        """Parsed once per distinct URL: most callbacks of a test suite share a few."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= 1024:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
 
     async def _record(self, pending: PendingCallback, outcome: _Outcome, final: bool) -> None:
         now = self._clock.now_ms()
