@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from email.utils import format_datetime
 
 __all__ = ["Clock", "format_iso_ms", "format_rfc2822"]
 
@@ -44,12 +43,20 @@ class Clock:
         return self._frozen_ms is not None
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def format_rfc2822(ms: int) -> str:
-    """``Tue, 05 Nov 2024 18:00:00 +0000``: the REST API's date format."""
-    return format_datetime(datetime.fromtimestamp(ms // 1000, UTC))
+    """``Tue, 05 Nov 2024 18:00:00 +0000``: the REST API's date format (English names,
+    whatever the locale; what ``email.utils.format_datetime`` prints for UTC)."""
+    t = time.gmtime(ms // 1000)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+    )
 
 
 def format_iso_ms(ms: int) -> str:
     """``2021-08-10T03:55:53.408Z``: the StatusCallback date format."""
-    moment = datetime.fromtimestamp(ms // 1000, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"

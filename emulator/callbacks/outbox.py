@@ -39,6 +39,7 @@ logger = logging.getLogger("emulator.callbacks")
 
 USER_AGENT = "TwilioProxy/1.1"
 MAX_CONCURRENT_DELIVERIES = 64
+CACHE_SIZE = 4096  # entries per look-up cache (URLs, call URLs, tokens): bounded memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,9 @@ class Outbox:
         self._transport = CallbackTransport()
         self._timeouts = dict.fromkeys(("connect", "read", "write", "pool"), settings.timeout_s)
         self._urls: dict[str, httpx.URL] = {}
+        # Neither a call's URL nor an account's token changes; only a reset removes them.
+        self._call_urls: dict[str, str | None] = {}
+        self._tokens: dict[str, str] = {}
         self._sending = asyncio.Semaphore(MAX_CONCURRENT_DELIVERIES)
 
     # --- life cycle --------------------------------------------------------------------------
@@ -153,6 +157,8 @@ class Outbox:
 
     def forget(self, account_sid: str | None = None) -> None:
         """Drop queued deliveries (all, or one account's): a reset wiped their rows."""
+        self._call_urls.clear()
+        self._tokens.clear()
         for queue in self._queues.values():
             kept = [p for p in queue if account_sid is not None and p.account_sid != account_sid]
             queue.clear()
@@ -204,10 +210,14 @@ class Outbox:
         """The absolute URL to POST to, or None and why."""
         if urlsplit(pending.url).scheme:
             return pending.url, None
-        row = self._db.conn.execute(
-            "SELECT url FROM calls WHERE sid = ?", (pending.call_sid,)
-        ).fetchone()
-        base = (row[0] if row else None) or self._settings.base_url
+        if pending.call_sid not in self._call_urls:
+            if len(self._call_urls) >= CACHE_SIZE:
+                self._call_urls.clear()
+            row = self._db.conn.execute(
+                "SELECT url FROM calls WHERE sid = ?", (pending.call_sid,)
+            ).fetchone()
+            self._call_urls[pending.call_sid] = row[0] if row else None
+        base = self._call_urls[pending.call_sid] or self._settings.base_url
         if not base:
             return None, (
                 f"relative StatusCallback {pending.url!r} cannot be resolved: the call has no url"
@@ -219,16 +229,14 @@ class Outbox:
         url, problem = self._resolve(pending)
         if url is None:
             return _Outcome(pending.url, {}, None, problem, 0.0)
-        row = self._db.conn.execute(
-            "SELECT auth_token FROM accounts WHERE sid = ?", (pending.account_sid,)
-        ).fetchone()
-        if row is None:
+        token = self._token(pending.account_sid)
+        if token is None:
             return _Outcome(url, {}, None, f"account {pending.account_sid} no longer exists", 0.0)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": USER_AGENT,
             "I-Twilio-Idempotency-Token": pending.idempotency_token,
-            "X-Twilio-Signature": compute_signature(row[0], url, pending.params),
+            "X-Twilio-Signature": compute_signature(token, url, pending.params),
         }
         request = httpx.Request(
             "POST",
@@ -249,11 +257,24 @@ class Outbox:
         error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
         return _Outcome(url, headers, response.status_code, error, elapsed)
 
+    def _token(self, account_sid: str) -> str | None:
+        token = self._tokens.get(account_sid)
+        if token is None:
+            row = self._db.conn.execute(
+                "SELECT auth_token FROM accounts WHERE sid = ?", (account_sid,)
+            ).fetchone()
+            if row is None:
+                return None
+            if len(self._tokens) >= CACHE_SIZE:
+                self._tokens.clear()
+            token = self._tokens[account_sid] = row[0]
+        return token
+
     def _url(self, url: str) -> httpx.URL:
         """Parsed once per distinct URL: most callbacks of a test suite share a few."""
         parsed = self._urls.get(url)
         if parsed is None:
-            if len(self._urls) >= 1024:
+            if len(self._urls) >= CACHE_SIZE:
                 self._urls.clear()
             parsed = self._urls[url] = httpx.URL(url)
         return parsed
@@ -297,7 +318,7 @@ class Outbox:
             )
 
         with contextlib.suppress(sqlite3.Error):  # a reset may have wiped the row meanwhile
-            await self._db.write(write)
+            await self._db.write(write, savepoint=False)  # only the first insert can fail
         async with self._attempted:
             self._attempted.notify_all()
 

@@ -125,33 +125,46 @@ class PaymentService:
         scope_sid: str,
         work: Callable[[sqlite3.Connection, int], Answer],
     ) -> Answer:
-        def unit(conn: sqlite3.Connection) -> Answer:
-            now = self._clock.now_ms()
-            key = requested.idempotency_key
+        key = requested.idempotency_key
+
+        def replay(conn: sqlite3.Connection, now: int) -> Answer | None:
             not_before = now - self._settings.idempotency_ttl_ms
             stored = idempotency.lookup(conn, requested.account_sid, scope_sid, key, not_before)
-            if stored is not None:
-                if stored.fingerprint != requested.fingerprint:
-                    raise IdempotencyKeyReused(
-                        f"IdempotencyKey '{key}' was already used with different parameters"
-                    )
-                return Answer(stored.status, stored.body)
-            try:
-                with self._db.savepoint():
-                    answer = work(conn, now)
-            except TwilioError as exc:
-                if exc.status >= 500:
-                    raise
-                answer = Answer(exc.status, exc.body())
+            if stored is None:
+                return None
+            if stored.fingerprint != requested.fingerprint:
+                raise IdempotencyKeyReused(
+                    f"IdempotencyKey '{key}' was already used with different parameters"
+                )
+            return Answer(stored.status, stored.body)
+
+        def remember(conn: sqlite3.Connection, now: int, answer: Answer) -> Answer:
             record = idempotency.StoredAnswer(requested.fingerprint, answer.status, answer.body)
             idempotency.remember(conn, requested.account_sid, scope_sid, key, record, now)
             return answer
 
+        def unit(conn: sqlite3.Connection) -> Answer:
+            now = self._clock.now_ms()
+            return replay(conn, now) or remember(conn, now, work(conn, now))
+
+        def refused(error: TwilioError) -> Callable[[sqlite3.Connection], Answer]:
+            def unit(conn: sqlite3.Connection) -> Answer:
+                now = self._clock.now_ms()
+                return replay(conn, now) or remember(conn, now, Answer(error.status, error.body()))
+
+            return unit
+
         try:
             return await self._db.write(unit)
+        except TwilioError as error:
+            if error.status >= 500 or isinstance(error, IdempotencyKeyReused):
+                raise
+            # The endpoint refused the request: what the work wrote is rolled back, and the
+            # refusal becomes the key's answer (written at once: nothing runs in between).
+            return await self._db.write(refused(error))
         except sqlite3.IntegrityError:
             # Another process stored this key between our look-up and our insert: its
-            # answer is now committed, so a second pass replays it.
+            # answer is committed now, so a second pass replays it.
             return await self._db.write(unit)
 
     async def purge_expired_keys(self) -> int:

@@ -14,7 +14,10 @@ SQL through :mod:`sqlite3`, with its statement cache, and builds no ORM objects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +36,9 @@ __all__ = ["Database", "sqlite_path"]
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
+CHECKPOINT_INTERVAL_S = 0.5
+
+logger = logging.getLogger("emulator.db")
 
 
 def sqlite_path(url: str) -> str | None:
@@ -76,6 +82,7 @@ class Database:
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open database {self.path or url!r}: {exc}") from None
         self._batch: list[tuple[asyncio.Future[Any], Any]] | None = None
+        self._checkpointer: Checkpointer | None = None
         self._after_commit: list[Callable[[], None]] = []
 
     # --- set-up ------------------------------------------------------------------------
@@ -93,6 +100,10 @@ class Database:
         execute("PRAGMA synchronous = NORMAL")
         execute("PRAGMA foreign_keys = ON")
         execute("PRAGMA temp_store = MEMORY")
+        if self.path is not None:
+            # Checkpoints (copying the WAL into the database file, with an fsync) run in a
+            # thread of their own (see Checkpointer): on the loop they stall every request.
+            execute("PRAGMA wal_autocheckpoint = 0")
 
     def _create_schema(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -121,9 +132,20 @@ class Database:
             self.conn.execute("ROLLBACK")
             raise
 
+    def start_checkpointer(self) -> None:
+        if self.path is not None and self._checkpointer is None:
+            self._checkpointer = Checkpointer(self.path)
+            self._checkpointer.start()
+
     def close(self) -> None:
         if self._batch is not None:
             self._commit()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        if self.path is not None:
+            with contextlib.suppress(sqlite3.Error):  # leave a tidy file behind
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
 
     # --- transactions --------------------------------------------------------------------
@@ -141,26 +163,31 @@ class Database:
         self.conn.execute("COMMIT")
         return result
 
-    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(self, work: Callable[[sqlite3.Connection], T], *, savepoint: bool = True) -> T:
         """Run ``work`` now, in this turn's transaction; return its result once committed.
 
         If ``work`` raises, what it wrote is rolled back and the exception propagates at once.
+        ``savepoint=False`` saves two statements for work whose first statement is its only
+        one that can fail (nothing to undo then).
         """
         loop = asyncio.get_running_loop()
         if self._batch is None:
             self.conn.execute("BEGIN IMMEDIATE")
             self._batch = []
             loop.call_soon(self._commit)
-        self.conn.execute("SAVEPOINT work")
+        if savepoint:
+            self.conn.execute("SAVEPOINT work")
         hooks_before = len(self._after_commit)
         try:
             result = work(self.conn)
         except BaseException:
-            self.conn.execute("ROLLBACK TO work")
-            self.conn.execute("RELEASE work")
+            if savepoint:
+                self.conn.execute("ROLLBACK TO work")
+                self.conn.execute("RELEASE work")
             del self._after_commit[hooks_before:]  # what was undone must not be announced
             raise
-        self.conn.execute("RELEASE work")
+        if savepoint:
+            self.conn.execute("RELEASE work")
         done: asyncio.Future[T] = loop.create_future()
         self._batch.append((done, result))
         return await done
@@ -204,3 +231,33 @@ class Database:
                 done.set_result(result)
         for callback in callbacks:
             callback()
+
+
+class Checkpointer(threading.Thread):
+    """Copies the WAL into the database file in the background, on a connection of its own.
+
+    A passive checkpoint never waits for the writer; SQLite releases the GIL while it reads,
+    writes and fsyncs, so the event loop keeps answering meanwhile.
+    """
+
+    def __init__(self, path: str, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
+        super().__init__(name="sqlite-checkpointer", daemon=True)
+        self._path = path
+        self._interval_s = interval_s
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            while not self._stopping.wait(self._interval_s):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    logger.exception("WAL checkpoint failed")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(5)

@@ -9,6 +9,7 @@ session theirs (64017). Unknown parameters are ignored, as Twilio does.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -48,6 +49,7 @@ TOKEN_TYPES: Final = ("one-time", "reusable", "payment-method")
 INPUTS: Final = ("dtmf",)
 STATUSES: Final = ("complete", "cancel")
 MAX_TIMEOUT: Final = 600
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 MAX_MIN_POSTAL_CODE_LENGTH: Final = 10
 
 
@@ -93,7 +95,7 @@ def _integer(form: Form, name: str, low: int, high: int) -> int | None:
 def _status_callback(form: Form) -> str:
     """An absolute http(s) URL, or a relative one (resolved later against the call's URL)."""
     value = require(form, "StatusCallback")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+    if _NOT_IN_URL.search(value):
         raise _invalid("StatusCallback", value, "is not a URL")
     try:
         parts = urlsplit(value)
