@@ -58,9 +58,9 @@ class AccountService:
     async def create(self, parent_sid: str | None = None, friendly_name: str = "") -> NewAccount:
         account = NewAccount(
             account_sid=self._ids.sid("AC"),
-            auth_token=self._ids.hex32(),
+            auth_token=self._ids.secret(),
             api_key_sid=self._ids.sid("SK"),
-            api_key_secret=self._ids.hex32(),
+            api_key_secret=self._ids.secret(),
             parent_account_sid=parent_sid,
         )
         now = self._clock.now_ms()

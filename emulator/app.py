@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,7 @@ from emulator.accounts import AccountService
 from emulator.callbacks.outbox import Outbox, OutboxSettings
 from emulator.clock import Clock
 from emulator.control.routes import router as control_router
+from emulator.faults import Faults
 from emulator.ids import IdGenerator
 from emulator.journal import Journal
 from emulator.payments.caller import CallerDefaults, CallerScripts
@@ -48,7 +50,8 @@ class Emulator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock = Clock()
-        self.ids = IdGenerator()
+        self.ids = IdGenerator(settings.seed)
+        self.faults = Faults(random.Random(settings.seed))
         fixtures = load_fixtures(settings.fixture_paths())
         self.db = Database(settings.database)
         self.journal = Journal(settings.journal_size)
@@ -112,13 +115,20 @@ class Emulator:
         self.db.close()
 
     async def reset(self, account_sid: str | None = None) -> None:
-        """Wipe all state and reload the fixtures, or wipe one account's activity."""
+        """Wipe all state and reload the fixtures, or wipe one account's activity.
+
+        A full reset also clears the fault rules, sets the clock back to real time and
+        starts the seeded identifier streams afresh: the emulator is as it started.
+        """
         await self.accounts.reset(account_sid)
         self.outbox.forget(account_sid)
         self.journal.clear(account_sid)
         self.payments.forget_typing()
         if account_sid is None:
             self.scripts.reset()
+            self.faults.clear(random.Random(self.settings.seed))
+            self.clock.reset()
+            self.ids.reseed(self.settings.seed)
 
     async def _purge_expired_keys(self) -> None:
         while True:
@@ -180,5 +190,6 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
         ids=emulator.ids,
         clock=emulator.clock,
         journal=emulator.journal,
+        faults=emulator.faults,
     )
     return EmulatorApp(emulator, twilio_api, control)

@@ -14,15 +14,26 @@ from typing import Any
 
 __all__ = ["Journal", "JournalEntry", "scrub"]
 
-# Runs of 12 or more digits (a card or bank account number someone put where it should
-# not be, e.g. a Description) keep only their last four digits.
-_LONG_DIGITS = re.compile(r"[0-9]{12,}")
+# Runs of 12 or more digits, single spaces or dashes between them allowed (a card or bank
+# account number someone put where it should not be, e.g. a Description), keep only their
+# last four digits.
+_LONG_DIGITS = re.compile(r"[0-9](?:[ -]?[0-9]){11,}")
 
 
 def scrub(value: str) -> str:
     if _LONG_DIGITS.search(value) is None:
         return value
-    return _LONG_DIGITS.sub(lambda m: "x" * (len(m.group()) - 4) + m.group()[-4:], value)
+    return _LONG_DIGITS.sub(_mask, value)
+
+
+def _mask(match: re.Match[str]) -> str:
+    text = match.group()
+    keep = len(text)
+    for _ in range(4):  # the position of the fourth digit from the end
+        keep -= 1
+        while not text[keep].isdigit():
+            keep -= 1
+    return "".join("x" if c.isdigit() else c for c in text[:keep]) + text[keep:]
 
 
 @dataclass(frozen=True, slots=True)

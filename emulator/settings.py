@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         False,
         description="Refuse (404) a CallSid that is not declared, instead of registering it.",
     )
+    seed: int | None = Field(
+        None, description="Seed for the SIDs, tokens and request ids the emulator makes up."
+    )
     journal_size: int = Field(
         1000, ge=0, description="How many API requests the request journal keeps."
     )

@@ -127,6 +127,37 @@ class ControlClient:
         )["callbacks"]
         return found
 
+    def add_fault(self, action: str, **rule: Any) -> dict[str, Any]:
+        """A fault rule: ``action`` ``error`` (``status``, ``code``), ``delay`` (``delay_ms``)
+        or ``drop``; matching on ``method``, ``path`` (regex), ``account_sid``; for ``times``
+        requests or with a ``probability``. Returns the rule with its ``id``."""
+        created: dict[str, Any] = self._json(
+            self.http.post("/_emulator/faults", json={"action": action, **rule})
+        )
+        return created
+
+    def faults(self) -> list[dict[str, Any]]:
+        rules: list[dict[str, Any]] = self._json(self.http.get("/_emulator/faults"))["faults"]
+        return rules
+
+    def clear_faults(self) -> None:
+        self._json(self.http.delete("/_emulator/faults"))
+
+    def set_clock(
+        self,
+        freeze_at: str | None = None,
+        advance_seconds: float | None = None,
+        reset: bool = False,
+    ) -> dict[str, Any]:
+        """Freeze the emulator's clock (ISO 8601 with a zone), move it on, or reset it."""
+        body: dict[str, Any] = {"reset": reset}
+        if freeze_at is not None:
+            body["freeze_at"] = freeze_at
+        if advance_seconds is not None:
+            body["advance_seconds"] = advance_seconds
+        state: dict[str, Any] = self._json(self.http.post("/_emulator/clock", json=body))
+        return state
+
     def requests(self, **filters: str | int) -> list[dict[str, Any]]:
         """The request journal, newest last (filters: account_sid, call_sid, payment_sid, status)."""
         result: list[dict[str, Any]] = self._json(

@@ -71,3 +71,7 @@ def test_success_with_wrong_status_for_the_operation_is_caught() -> None:
 )
 def test_bad_error_answers_are_caught(body: dict[str, Any]) -> None:
     assert problems(entry(404, body))
+
+
+def test_a_dropped_connection_has_no_answer_to_check() -> None:
+    assert problems({"method": "POST", "path": PATH, "status": 0, "response": ""}) == []

@@ -8,13 +8,16 @@ Its errors use FastAPI's usual ``{"detail": ...}`` shape, not Twilio's.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emulator import __version__
 from emulator.accounts import NotAMainAccount, UnknownAccount
+from emulator.clock import format_iso_ms
 from emulator.control.deps import EmulatorDep
 from emulator.payments.caller import InvalidScript
 from emulator.payments.machine import NothingToCapture
@@ -214,3 +217,84 @@ async def redeliver(emulator: EmulatorDep, callback_id: int) -> dict[str, Any]:
     if view is None:
         raise HTTPException(404, f"callback {callback_id} does not exist")
     return view
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+class FaultRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["error", "delay", "drop"]
+    method: str | None = Field(default=None, pattern=r"^[A-Za-z]+$")
+    path: str | None = None  # a regular expression, searched in the request path
+    account_sid: str | None = Field(default=None, pattern=ACCOUNT_SID)
+    status: int = Field(default=500, ge=400, le=599)
+    code: int = Field(default=20500, ge=1)
+    message: str | None = None
+    delay_ms: int = Field(default=0, ge=0, le=120_000)
+    times: int | None = Field(default=None, ge=1)
+    probability: float | None = Field(default=None, gt=0, le=1)
+
+    @field_validator("path")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
+@router.post("/faults", status_code=201)
+async def add_fault(emulator: EmulatorDep, request: FaultRequest) -> dict[str, Any]:
+    """A rule answering matching Twilio requests with an error, a delay or a dropped connection."""
+    return emulator.faults.add(**request.model_dump()).view()
+
+
+@router.get("/faults")
+async def faults(emulator: EmulatorDep) -> dict[str, list[dict[str, Any]]]:
+    """The rules, with how often each fired."""
+    return {"faults": [rule.view() for rule in emulator.faults.rules()]}
+
+
+@router.delete("/faults")
+async def clear_faults(emulator: EmulatorDep) -> dict[str, list[dict[str, Any]]]:
+    emulator.faults.clear()
+    return {"faults": []}
+
+
+# --- the clock ---------------------------------------------------------------------------
+
+
+class ClockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    freeze_at: datetime | None = None
+    advance_seconds: float | None = None
+    reset: bool = False
+
+
+def _clock_view(emulator: Emulator) -> dict[str, Any]:
+    return {"now": format_iso_ms(emulator.clock.now_ms()), "frozen": emulator.clock.frozen}
+
+
+@router.get("/clock")
+async def clock(emulator: EmulatorDep) -> dict[str, Any]:
+    return _clock_view(emulator)
+
+
+@router.post("/clock")
+async def set_clock(emulator: EmulatorDep, request: ClockRequest) -> dict[str, Any]:
+    """Freeze the clock at a moment, move it on, or give it back to real time."""
+    if request.reset:
+        emulator.clock.reset()
+    if request.freeze_at is not None:
+        moment = request.freeze_at
+        if moment.tzinfo is None:
+            raise HTTPException(400, "freeze_at needs a time zone, e.g. 2030-01-01T00:00:00Z")
+        emulator.clock.freeze_at(moment)
+    if request.advance_seconds is not None:
+        emulator.clock.advance(request.advance_seconds)
+    return _clock_view(emulator)

@@ -261,7 +261,7 @@ class PaymentService:
                 record.request.charge_amount is not None,
                 record.request.token_type,
                 session.card_outcome,
-                self._ids.hex32,
+                self._ids.token,
             )
 
         return settle
@@ -282,7 +282,7 @@ class PaymentService:
             event=event.kind.value,
             url=record.status_callback,
             params=payloads.build(record, event),
-            idempotency_token=self._ids.hex32(),
+            idempotency_token=self._ids.token(),
             now_ms=now,
         )
         self._db.after_commit(lambda: self._outbox.add(pending))

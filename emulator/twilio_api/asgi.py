@@ -12,6 +12,7 @@ without credentials.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -29,7 +30,9 @@ from emulator.errors import (
     MethodNotAllowed,
     ResourceNotFound,
     TwilioError,
+    error_body,
 )
+from emulator.faults import FaultRule, Faults
 from emulator.ids import IdGenerator
 from emulator.journal import Journal, JournalEntry, scrub
 from emulator.store.db import Database
@@ -39,6 +42,9 @@ __all__ = ["ApiRequest", "Handler", "Route", "TwilioApi"]
 
 logger = logging.getLogger("emulator.api")
 
+
+# The ASGI scope extension (set by emulator.serving's protocol) that closes the connection.
+CLOSE_CONNECTION = "emulator.close_connection"
 
 _ACCOUNT_IN_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:/|\.json$|$)")
 
@@ -87,12 +93,14 @@ class TwilioApi:
         ids: IdGenerator,
         clock: Clock,
         journal: Journal,
+        faults: Faults,
     ):
         self._routes = list(routes)
         self._db = db
         self._ids = ids
         self._clock = clock
         self._journal = journal
+        self._faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = _Exchange(
@@ -109,6 +117,12 @@ class TwilioApi:
             headers = response_headers(exchange.request_id, origin, None)
             await _send(send, 200, headers, b"")
             return
+        if self._faults:
+            rule = self._faults.pick(exchange.method, exchange.path, _account_in(exchange.path))
+            if rule is not None and await self._inject(
+                rule, exchange, scope, receive, send, origin
+            ):
+                return
         extra: Headers = []
         try:
             answer = await self._dispatch(exchange, receive, authorization)
@@ -145,13 +159,47 @@ class TwilioApi:
             )
             request = ApiRequest(principal, path, params, form, exchange.request_id)
             return await route.handler(request)
-        account = _ACCOUNT_IN_PATH.match(path)
+        account = _account_in(path)
         if account:
-            exchange.params = {"account_sid": account.group(1)}
-        exchange.principal = authenticate(
-            self._db.conn, authorization, account.group(1) if account else None
-        )
+            exchange.params = {"account_sid": account}
+        exchange.principal = authenticate(self._db.conn, authorization, account)
         raise ResourceNotFound(path)
+
+    async def _inject(
+        self,
+        rule: FaultRule,
+        exchange: _Exchange,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        origin: bytes | None,
+    ) -> bool:
+        """Apply a fault; True when it answered (or dropped) the request itself."""
+        if rule.action == "delay":
+            await asyncio.sleep(rule.delay_ms / 1000)
+            return False
+        account = _account_in(exchange.path)
+        exchange.params = {"account_sid": account} if account else {}
+        body = await _read_body(receive)
+        exchange.form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        if rule.action == "drop":
+            close = scope.get("extensions", {}).get(CLOSE_CONNECTION)
+            if close is not None:
+                close()
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+            else:  # not served by our protocol: the next best thing is a truncated answer
+                headers = [(b"content-length", b"1024")]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+            self._record(exchange, 0, b"")
+            return True
+        message = rule.message or f"Injected fault {rule.id}"
+        answer = error_body(rule.code, message, rule.status)
+        await _send(
+            send, rule.status, response_headers(exchange.request_id, origin, answer), answer
+        )
+        self._record(exchange, rule.status, answer)
+        return True
 
     def _record(self, exchange: _Exchange, status: int, body: bytes) -> None:
         params = exchange.params
@@ -172,6 +220,11 @@ class TwilioApi:
                 duration_ms=round((time.perf_counter() - exchange.started) * 1000, 3),
             )
         )
+
+
+def _account_in(path: str) -> str | None:
+    match = _ACCOUNT_IN_PATH.match(path)
+    return match.group(1) if match else None
 
 
 async def _read_body(receive: Receive) -> bytes:
