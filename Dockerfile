@@ -1,28 +1,42 @@
 # syntax=docker/dockerfile:1
-# The emulator in a slim image: built in one stage, run as a non-root user in another.
-FROM python:3.11.11-slim-bookworm AS builder
+# twilio-payments-emulator: built in one stage, run in a slim one as a non-root user.
+# Nothing here depends on the CPU architecture: every dependency has wheels for amd64 and
+# arm64 (docker buildx build --platform linux/amd64,linux/arm64 .).
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 COPY fixtures ./fixtures
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir .
+    && /opt/venv/bin/pip install .
 
-FROM python:3.11.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 emulator \
     && useradd --system --uid 10001 --gid emulator --home-dir /data --no-create-home emulator \
     && mkdir /data \
     && chown emulator:emulator /data
 COPY --from=builder /opt/venv /opt/venv
+# Configuration is by EMULATOR_* variables only (see the README's table).
+# HTTPS on 443 with certificates generated into the volume at first start (the CA to trust
+# is /data/tls/ca.pem): a non-root process may bind 443 because Docker (20.10 and newer)
+# sets net.ipv4.ip_unprivileged_port_start=0 in a container's network namespace.
 ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     EMULATOR_HOST=0.0.0.0 \
     EMULATOR_PORT=8080 \
-    EMULATOR_DATABASE=sqlite:////data/payments-emulator.db
-USER emulator
+    EMULATOR_DATABASE=sqlite:////data/payments-emulator.db \
+    EMULATOR_TLS_PORT=443 \
+    EMULATOR_TLS_DIR=/data/tls \
+    EMULATOR_TLS_NAMES=api.twilio.com,payments-emulator,localhost,127.0.0.1
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 8080
+EXPOSE 8080 443
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
     CMD ["payments-emulator", "healthcheck"]
 CMD ["payments-emulator", "serve"]

@@ -11,18 +11,19 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from emulator import __version__
 from emulator.errors import ConfigError
-from emulator.settings import Settings
+from emulator.settings import DEFAULT_TLS_NAMES, Settings
 
 __all__ = ["main"]
 
 PROG = "payments-emulator"
-COMMANDS = ("serve", "healthcheck")
+COMMANDS = ("serve", "healthcheck", "certs")
 
 EXIT_CONFIG = 2
 
@@ -37,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "healthcheck":
             return healthcheck(**options)
+        if command == "certs":
+            return certs(**options)
         return serve(options)
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -48,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG, description="A local emulator of Twilio's Voice Payments REST resource."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{serve,healthcheck}")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,healthcheck,certs}")
 
     serve_parser = commands.add_parser(
         "serve", help="run the emulator (the default)", argument_default=argparse.SUPPRESS
@@ -115,6 +118,33 @@ def _parser() -> argparse.ArgumentParser:
     ]:
         serve_parser.add_argument(flag, metavar=metavar, type=kind, help=what)
 
+    serve_parser.add_argument(
+        "--tls-port", type=int, metavar="N", help="also serve HTTPS on port N"
+    )
+    serve_parser.add_argument("--tls-cert", metavar="FILE", help="HTTPS server certificate (PEM)")
+    serve_parser.add_argument("--tls-key", metavar="FILE", help="its private key (PEM)")
+    serve_parser.add_argument(
+        "--tls-dir",
+        metavar="DIR",
+        help="where to generate certificates when none are given (default payments-emulator-tls)",
+    )
+    serve_parser.add_argument(
+        "--tls-names", nargs="+", metavar="NAME", help="names of a generated server certificate"
+    )
+
+    certs_parser = commands.add_parser(
+        "certs", help="write a local CA and a server certificate for api.twilio.com"
+    )
+    certs_parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    certs_parser.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an extra DNS name or IP address for the server certificate (repeatable)",
+    )
+    certs_parser.add_argument("--force", action="store_true", help="replace existing files")
+
     health_parser = commands.add_parser(
         "healthcheck", help="exit 0 if the emulator at --url answers its health check"
     )
@@ -142,6 +172,16 @@ def serve(options: dict[str, Any]) -> int:
     from emulator.serving import run  # imported here so that `healthcheck` starts fast
 
     return run(settings)
+
+
+def certs(out: str, name: list[str], force: bool) -> int:
+    from emulator.certs import write_certificates
+
+    files = write_certificates(Path(out), [*DEFAULT_TLS_NAMES, *name], force=force)
+    print(f"CA certificate (trust this one): {files.ca_cert}")
+    print(f"server certificate: {files.server_cert}")
+    print(f"server key: {files.server_key}")
+    return 0
 
 
 def healthcheck(url: str | None, timeout: float) -> int:

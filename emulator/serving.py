@@ -1,17 +1,23 @@
-"""Serving the app with uvicorn: the socket, the protocol, logging, the event loop.
+"""Serving the app with uvicorn: the sockets, the protocol, TLS, logging, the event loop.
 
 ``run(settings)`` builds the app (configuration errors surface here, before any socket is
-opened), binds the listening socket itself (so that a busy port is a clear message), prints
-the address it listens on and serves until stopped.
+opened), binds the listening sockets itself (so that a busy port is a clear message), prints
+the addresses it listens on and serves until stopped: plain HTTP, and HTTPS too when TLS is
+on, with certificates of its own local CA if none are given (``emulator.certs``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import errno
 import gc
+import signal
 import socket
 import sys
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -19,8 +25,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from emulator import __version__
 from emulator.app import create_app
+from emulator.certs import certificate_files, write_certificates
 from emulator.errors import ConfigError
-from emulator.settings import Settings, local_url
+from emulator.settings import DEFAULT_TLS_PORT, Settings, local_url
 from emulator.twilio_api.asgi import CLOSE_CONNECTION
 
 __all__ = ["EmulatorHttpProtocol", "listen", "run"]
@@ -38,33 +45,116 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
 
 
 def run(settings: Settings) -> int:
+    """Serve until SIGINT or SIGTERM: HTTP on ``port``, and HTTPS on ``tls_port`` when TLS
+    is on, both from this one process and this one app (one state)."""
     app = create_app(settings)
+    tls = _tls_files(settings) if settings.tls_enabled else None
     sock = listen(settings.host, settings.port)
-    config = uvicorn.Config(
-        app,
-        log_level=settings.log_level,
-        access_log=settings.log_level in ("debug", "trace"),
-        log_config=_log_config(settings.log_level),
-        http=EmulatorHttpProtocol,
-        loop=_loop(),
-        lifespan="on",
-        server_header=False,
-        date_header=False,
-    )
-    host, port = sock.getsockname()[:2]
+    tls_sock = None
+    if tls is not None:
+        tls_port = settings.tls_port if settings.tls_port is not None else DEFAULT_TLS_PORT
+        tls_sock = listen(settings.host, tls_port)
+    options: dict[str, Any] = {
+        "log_level": settings.log_level,
+        "access_log": settings.log_level in ("debug", "trace"),
+        "log_config": _log_config(settings.log_level),
+        "http": EmulatorHttpProtocol,
+        "server_header": False,
+        "date_header": False,
+    }
+    servers = [_Server(uvicorn.Config(app, lifespan="on", **options))]
+    sockets = [sock]
     # Printed whatever the log level: tools (emulator.testing among them) read the port here.
     print(
-        f"payments-emulator {__version__} listening on {local_url(host, port)}"
+        f"payments-emulator {__version__} listening on {local_url(*sock.getsockname()[:2])}"
         f" (database {settings.database})",
         file=sys.stderr,
         flush=True,
     )
+    if tls is not None and tls_sock is not None:
+        cert, key, ca = tls
+        config = uvicorn.Config(
+            app, lifespan="off", ssl_certfile=str(cert), ssl_keyfile=str(key), **options
+        )
+        servers.append(_Server(config))
+        sockets.append(tls_sock)
+        host, port = tls_sock.getsockname()[:2]
+        print(
+            f"payments-emulator HTTPS on {local_url(host, port).replace('http:', 'https:')}"
+            + (f" (CA certificate: {ca})" if ca else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     # Requests allocate many short-lived objects and almost no cycles: collect the young
     # generation less often, and the old ones rarely (p99 latency under load: 63 -> 20 ms).
     gc.set_threshold(100_000, 50, 100)
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
-    return 0 if server.started else 1
+    _run_loop(_serve(servers, sockets))
+    return 0 if servers[0].started else 1
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, with signals handled once for all servers by :func:`_serve`."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve(servers: list[_Server], sockets: list[socket.socket]) -> None:
+    """Start the first server (it runs the app's lifespan), then the others; stop them all
+    on SIGINT or SIGTERM."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    first = asyncio.create_task(servers[0].serve(sockets=[sockets[0]]))
+    ready = asyncio.create_task(servers[0].ready.wait())
+    await asyncio.wait([first, ready], return_when=asyncio.FIRST_COMPLETED)
+    ready.cancel()
+    others = [
+        asyncio.create_task(server.serve(sockets=[sock]))
+        for server, sock in zip(servers[1:], sockets[1:], strict=True)
+    ]
+    await first
+    stop()
+    await asyncio.gather(*others)
+
+
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is not built for every platform
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
+def _tls_files(settings: Settings) -> tuple[Path, Path, Path | None]:
+    """The certificate and key to serve HTTPS with, generated on first use when none are
+    given; and the CA certificate clients must trust, when it is ours."""
+    if settings.tls_cert is not None or settings.tls_key is not None:
+        if settings.tls_cert is None or settings.tls_key is None:
+            raise ConfigError("--tls-cert and --tls-key go together")
+        for path in (settings.tls_cert, settings.tls_key):
+            if not Path(path).is_file():
+                raise ConfigError(f"cannot read TLS file {path!r}")
+        return Path(settings.tls_cert), Path(settings.tls_key), None
+    files = certificate_files(Path(settings.tls_dir))
+    if not files.exist():
+        write_certificates(Path(settings.tls_dir), settings.tls_names)
+    return files.server_cert, files.server_key, files.ca_cert.resolve()
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -83,14 +173,6 @@ def listen(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
-
-
-def _loop() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:  # pragma: no cover - uvloop is not built for every platform
-        return "asyncio"
-    return "uvloop"
 
 
 def _log_config(level: str) -> dict[str, Any]:

@@ -12,11 +12,20 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_FIXTURES", "Settings", "default_fixture_path", "local_url"]
+__all__ = [
+    "DEFAULT_FIXTURES",
+    "DEFAULT_TLS_NAMES",
+    "DEFAULT_TLS_PORT",
+    "Settings",
+    "default_fixture_path",
+    "local_url",
+]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
 DEFAULT_FIXTURES = "default"
+DEFAULT_TLS_NAMES = ("api.twilio.com", "localhost", "127.0.0.1", "::1")
+DEFAULT_TLS_PORT = 8443
 
 
 def default_fixture_path() -> Path:
@@ -88,6 +97,22 @@ class Settings(BaseSettings):
     callback_retry_backoff_ms: int = Field(
         1000, ge=0, description="Wait before the first retry; doubled for each next one."
     )
+    tls_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Also serve HTTPS on this port (8443 when only a certificate is given).",
+    )
+    tls_cert: str | None = Field(None, description="Server certificate (PEM) for HTTPS.")
+    tls_key: str | None = Field(None, description="Its private key (PEM).")
+    tls_dir: str = Field(
+        "payments-emulator-tls",
+        description="Where HTTPS certificates are generated when none are given.",
+    )
+    tls_names: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TLS_NAMES),
+        description="Names of the generated server certificate (comma-separated in the variable).",
+    )
     idempotency_ttl_hours: float = Field(
         24.0, gt=0, description="How long an IdempotencyKey's first answer is kept."
     )
@@ -98,6 +123,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("tls_names", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_port is not None or self.tls_cert is not None
 
     @field_validator("log_level", mode="before")
     @classmethod
