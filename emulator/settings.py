@@ -117,16 +117,10 @@ class Settings(BaseSettings):
         24.0, gt=0, description="How long an IdempotencyKey's first answer is kept."
     )
 
-    @field_validator("fixtures", mode="before")
+    @field_validator("fixtures", "tls_names", mode="before")
     @classmethod
-    def _split_fixtures(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("tls_names", mode="before")
-    @classmethod
-    def _split_names(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
+        """Lists come as comma-separated text from an ``EMULATOR_*`` variable."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
