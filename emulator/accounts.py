@@ -12,7 +12,7 @@ from emulator.clock import Clock
 from emulator.ids import IdGenerator
 from emulator.store.db import Database
 from emulator.store.fixtures import FixtureSet, insert_fixtures
-from emulator.store.models import schema_tables
+from emulator.store.schema import TABLES
 
 __all__ = ["AccountService", "NewAccount", "NotAMainAccount", "UnknownAccount"]
 
@@ -93,8 +93,8 @@ class AccountService:
         now = self._clock.now_ms()
 
         def wipe_all(conn: sqlite3.Connection) -> None:
-            for table in reversed(schema_tables()):
-                conn.execute(f"DELETE FROM {table.name}")
+            for table in reversed(TABLES):
+                conn.execute(f"DELETE FROM {table}")
             insert_fixtures(conn, self._fixtures, now)
 
         def wipe_account(conn: sqlite3.Connection) -> None:

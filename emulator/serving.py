@@ -25,7 +25,6 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from emulator import __version__
 from emulator.app import create_app
-from emulator.certs import certificate_files, write_certificates
 from emulator.errors import ConfigError
 from emulator.settings import DEFAULT_TLS_PORT, Settings, local_url
 from emulator.twilio_api.asgi import CLOSE_CONNECTION
@@ -151,6 +150,8 @@ def _tls_files(settings: Settings) -> tuple[Path, Path, Path | None]:
             if not Path(path).is_file():
                 raise ConfigError(f"cannot read TLS file {path!r}")
         return Path(settings.tls_cert), Path(settings.tls_key), None
+    from emulator.certs import certificate_files, write_certificates  # cryptography: 8 MB
+
     files = certificate_files(Path(settings.tls_dir))
     if not files.exist():
         write_certificates(Path(settings.tls_dir), settings.tls_names)

@@ -7,8 +7,9 @@ each write runs in its own savepoint, so a failed one is undone alone; each call
 result only once the commit has happened. A request is therefore answered only after its
 state change is durable, while the cost of a commit is shared by every request of a burst.
 
-The schema comes from the SQLModel tables in ``store/models.py``; the hot path uses plain
-SQL through :mod:`sqlite3`, with its statement cache, and builds no ORM objects.
+The schema is the DDL generated from the SQLModel tables in ``store/models.py``
+(``store/schema.py``); the hot path uses plain SQL through :mod:`sqlite3`, with its
+statement cache, and builds no ORM objects.
 """
 
 from __future__ import annotations
@@ -16,20 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.schema import CreateIndex, CreateTable
+from urllib.parse import unquote
 
 from emulator.errors import ConfigError
-from emulator.store.models import SCHEMA_VERSION, schema_tables
+from emulator.store.schema import SCHEMA_VERSION, STATEMENTS
 
 __all__ = ["Database", "sqlite_path"]
 
@@ -42,20 +40,19 @@ logger = logging.getLogger("emulator.db")
 
 
 def sqlite_path(url: str) -> str | None:
-    """The file an SQLAlchemy SQLite URL names, or None for an in-memory database."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(
-            f"invalid database URL {url!r}: expected sqlite:///PATH or sqlite://"
-        ) from None
-    if parsed.get_backend_name() != "sqlite":
+    """The file an SQLAlchemy SQLite URL names (``sqlite:///relative.db``,
+    ``sqlite:////absolute.db``), or None for an in-memory database (``sqlite://``)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise ConfigError(f"invalid database URL {url!r}: expected sqlite:///PATH or sqlite://")
+    if not re.fullmatch(r"sqlite(\+pysqlite)?", scheme.lower()):
         raise ConfigError(
             f"unsupported database URL {url!r}: only SQLite is supported (sqlite:///PATH or sqlite://)"
         )
-    if not parsed.database or parsed.database == ":memory:":
-        return None
-    return parsed.database
+    if rest and not rest.startswith("/"):
+        raise ConfigError(f"invalid database URL {url!r}: a SQLite URL names no host")
+    path = unquote(rest[1:].partition("?")[0])
+    return None if path in ("", ":memory:") else path
 
 
 class Database:
@@ -115,17 +112,10 @@ class Database:
                 f"database {self.path!r} has schema version {version}, this emulator needs "
                 f"{SCHEMA_VERSION}: delete the file or choose another --database"
             )
-        dialect = sqlite_dialect.dialect()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            for table in schema_tables():
-                self.conn.execute(
-                    str(CreateTable(table, if_not_exists=True).compile(dialect=dialect))
-                )
-                for index in table.indexes:
-                    self.conn.execute(
-                        str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
-                    )
+            for statement in STATEMENTS:
+                self.conn.execute(statement)
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.conn.execute("COMMIT")
         except BaseException:
