@@ -133,8 +133,10 @@ class Callback(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     payment_sid: str = Field(index=True)
-    account_sid: str = Field(index=True)
-    call_sid: str = Field(index=True)
+    # Not indexed: every index clustered by session or call costs a page per session in each
+    # commit; listing an account's or a call's callbacks (control plane only) scans instead.
+    account_sid: str
+    call_sid: str
     event: str  # what caused it (create, capture, input, complete, cancel, hang-up, star)
     url: str  # as the request gave it (relative URLs are resolved at delivery)
     params: str  # JSON list of [name, value] pairs: the form body, masked values only

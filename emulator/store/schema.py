@@ -23,8 +23,6 @@ STATEMENTS = (
     "CREATE TABLE IF NOT EXISTS accounts (\n\tsid VARCHAR(34) NOT NULL, \n\tauth_token VARCHAR NOT NULL, \n\tfriendly_name VARCHAR NOT NULL, \n\tparent_sid VARCHAR, \n\tcreated_at_ms INTEGER NOT NULL, \n\tPRIMARY KEY (sid), \n\tFOREIGN KEY(parent_sid) REFERENCES accounts (sid)\n)",
     "CREATE INDEX IF NOT EXISTS ix_accounts_parent_sid ON accounts (parent_sid)",
     "CREATE TABLE IF NOT EXISTS callbacks (\n\tid INTEGER NOT NULL, \n\tpayment_sid VARCHAR NOT NULL, \n\taccount_sid VARCHAR NOT NULL, \n\tcall_sid VARCHAR NOT NULL, \n\tevent VARCHAR NOT NULL, \n\turl VARCHAR NOT NULL, \n\tparams VARCHAR NOT NULL, \n\tidempotency_token VARCHAR NOT NULL, \n\tstate VARCHAR NOT NULL, \n\tattempts INTEGER NOT NULL, \n\tstatus_code INTEGER, \n\terror VARCHAR, \n\tcreated_at_ms INTEGER NOT NULL, \n\tdelivered_at_ms INTEGER, \n\tPRIMARY KEY (id)\n)",
-    "CREATE INDEX IF NOT EXISTS ix_callbacks_account_sid ON callbacks (account_sid)",
-    "CREATE INDEX IF NOT EXISTS ix_callbacks_call_sid ON callbacks (call_sid)",
     "CREATE INDEX IF NOT EXISTS ix_callbacks_payment_sid ON callbacks (payment_sid)",
     "CREATE INDEX IF NOT EXISTS ix_callbacks_pending ON callbacks (state, id)",
     'CREATE TABLE IF NOT EXISTS fixture_rows (\n\t"key" VARCHAR NOT NULL, \n\tPRIMARY KEY ("key")\n)',
