@@ -1,0 +1,53 @@
+"""The ceiling: the least a Python ASGI server can do for one request on this machine.
+
+A raw ASGI app (no framework) that reads the request body and answers every request with 202
+and a fixed JSON body of ``BENCH_BODY_BYTES`` bytes (the size of the emulator's answer), run
+by bench/run.py as::
+
+    python -m uvicorn ceiling:app --app-dir bench --loop uvloop --http httptools \
+        --no-access-log --log-level warning
+
+Nothing the emulator does (authentication, parsing, SQLite, callbacks) happens here, so the
+emulator's requests/s divided by this one's says how much of the ceiling it reaches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+def _body(size: int) -> bytes:
+    """A JSON object of exactly ``size`` bytes (at least 12)."""
+    size = max(size, 12)
+    skeleton = json.dumps({"padding": ""}).encode()
+    return json.dumps({"padding": "x" * (size - len(skeleton))}).encode()
+
+
+BODY = _body(int(os.environ.get("BENCH_BODY_BYTES", "406")))
+HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(BODY)).encode()),
+]
+START = {"type": "http.response.start", "status": 202, "headers": HEADERS}
+SEND = {"type": "http.response.body", "body": BODY}
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send(START)
+    await send(SEND)
