@@ -18,13 +18,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import quote_plus, urljoin, urlsplit
 
 import httpx
 
@@ -33,7 +34,7 @@ from emulator.callbacks.transport import CallbackTransport
 from emulator.clock import Clock, format_iso_ms
 from emulator.store.db import Database
 
-__all__ = ["Outbox", "OutboxSettings", "PendingCallback", "enqueue"]
+__all__ = ["Outbox", "OutboxSettings", "PendingCallback", "enqueue", "form_body"]
 
 logger = logging.getLogger("emulator.callbacks")
 
@@ -241,7 +242,7 @@ class Outbox:
         request = httpx.Request(
             "POST",
             self._url(url),
-            content=urlencode(pending.params).encode(),
+            content=form_body(pending.params),
             headers=headers,
             extensions={"timeout": self._timeouts},
         )
@@ -377,6 +378,21 @@ class Outbox:
             return None
         self.add(_pending_from_row(row))
         return self.find({"id": str(callback_id)})[0]
+
+
+_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def form_body(params: Sequence[tuple[str, str]]) -> bytes:
+    """``urllib.parse.urlencode(params).encode()``, without quoting what needs none: most
+    callback fields are SIDs and plain words, and urlencode's quoting was a tenth of the
+    cost of a delivery."""
+    return "&".join(
+        (name if _NEEDS_NO_QUOTING.fullmatch(name) else quote_plus(name))
+        + "="
+        + (value if _NEEDS_NO_QUOTING.fullmatch(value) else quote_plus(value))
+        for name, value in params
+    ).encode()
 
 
 def _pending_from_row(row: Sequence[Any]) -> PendingCallback:
