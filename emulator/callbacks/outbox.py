@@ -135,12 +135,6 @@ class Outbox:
     # --- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        limits = httpx.Limits(
-            max_connections=MAX_CONCURRENT_DELIVERIES, max_keepalive_connections=32
-        )
-        self._http = httpx.AsyncClient(
-            timeout=self._settings.timeout_s, limits=limits, follow_redirects=False, trust_env=False
-        )
         rows = self._db.conn.execute(
             "SELECT id, payment_sid, account_sid, call_sid, url, params, idempotency_token"
             " FROM callbacks WHERE state = 'pending' ORDER BY id"
