@@ -143,29 +143,30 @@ class PaymentService:
             idempotency.remember(conn, requested.account_sid, scope_sid, key, record, now)
             return answer
 
-        def unit(conn: sqlite3.Connection) -> Answer:
-            now = self._clock.now_ms()
-            return replay(conn, now) or remember(conn, now, work(conn, now))
+        def answering(
+            produce: Callable[[sqlite3.Connection, int], Answer],
+        ) -> Callable[[sqlite3.Connection], Answer]:
+            """A unit of work: the key's stored answer, else ``produce``'s, remembered."""
 
-        def refused(error: TwilioError) -> Callable[[sqlite3.Connection], Answer]:
             def unit(conn: sqlite3.Connection) -> Answer:
                 now = self._clock.now_ms()
-                return replay(conn, now) or remember(conn, now, Answer(error.status, error.body()))
+                return replay(conn, now) or remember(conn, now, produce(conn, now))
 
             return unit
 
         try:
-            return await self._db.write(unit)
+            return await self._db.write(answering(work))
         except TwilioError as error:
             if error.status >= 500 or isinstance(error, IdempotencyKeyReused):
                 raise
             # The endpoint refused the request: what the work wrote is rolled back, and the
             # refusal becomes the key's answer (written at once: nothing runs in between).
-            return await self._db.write(refused(error))
+            refusal = Answer(error.status, error.body())
+            return await self._db.write(answering(lambda conn, now: refusal))
         except sqlite3.IntegrityError:
             # Another process stored this key between our look-up and our insert: its
             # answer is committed now, so a second pass replays it.
-            return await self._db.write(unit)
+            return await self._db.write(answering(work))
 
     async def purge_expired_keys(self) -> int:
         not_before = self._clock.now_ms() - self._settings.idempotency_ttl_ms
