@@ -1,4 +1,7 @@
-"""The ``payments-emulator`` command: ``serve`` (the default) and ``healthcheck``.
+"""The ``payments-emulator`` command: ``serve`` (the default), ``healthcheck`` and ``certs``.
+
+The flags of ``serve`` are made from the fields of :class:`~emulator.settings.Settings`, one
+flag per setting; ``healthcheck`` and ``certs`` have options of their own.
 
 Configuration problems end with a one-line message naming what is wrong and a non-zero
 exit status, never a traceback.
@@ -12,13 +15,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 
 from emulator import __version__
 from emulator.errors import ConfigError
-from emulator.settings import DEFAULT_TLS_NAMES, Settings
+from emulator.settings import DEFAULT_TLS_NAMES, LOWERCASE, Metavar, Settings
 
 __all__ = ["main"]
 
@@ -29,12 +34,7 @@ EXIT_CONFIG = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
-        args.insert(0, "serve")
-    parsed = _parser().parse_args(args)
-    command: str = parsed.command
-    options = {k: v for k, v in vars(parsed).items() if k != "command"}
+    command, options = _parse(sys.argv[1:] if argv is None else argv)
     try:
         if command == "healthcheck":
             return healthcheck(**options)
@@ -46,6 +46,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
 
 
+def _parse(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The command (``serve`` when none is named) and the options given for it."""
+    args = list(argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
+        args.insert(0, "serve")
+    parsed = _parser().parse_args(args)
+    command: str = parsed.command
+    return command, {k: v for k, v in vars(parsed).items() if k != "command"}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="A local emulator of Twilio's Voice Payments REST resource."
@@ -53,83 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{serve,healthcheck,certs}")
 
-    serve_parser = commands.add_parser(
-        "serve", help="run the emulator (the default)", argument_default=argparse.SUPPRESS
-    )
-    serve_parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
-    serve_parser.add_argument("--port", type=int, help="HTTP port (default 8080)")
-    serve_parser.add_argument(
-        "--database",
-        metavar="URL",
-        help="SQLAlchemy SQLite URL (default sqlite:///payments-emulator.db; sqlite:// = in memory)",
-    )
-    serve_parser.add_argument(
-        "--fixtures",
-        nargs="+",
-        metavar="FILE",
-        help="fixture files to load; 'default' is the built-in set (default: default)",
-    )
-    serve_parser.add_argument(
-        "--log-level",
-        choices=["critical", "error", "warning", "info", "debug", "trace"],
-        type=str.lower,
-        help="log level (default info; debug adds an access log)",
-    )
-
-    serve_parser.add_argument(
-        "--strict-calls",
-        action="store_const",
-        const=True,
-        help="refuse (404) unknown CallSids instead of registering them as in-progress calls",
-    )
-    serve_parser.add_argument(
-        "--idempotency-ttl-hours",
-        type=float,
-        metavar="HOURS",
-        help="how long the first answer to an IdempotencyKey is kept (default 24)",
-    )
-    serve_parser.add_argument(
-        "--seed",
-        type=int,
-        metavar="N",
-        help="make the generated SIDs, tokens and request ids the same on every run",
-    )
-    serve_parser.add_argument(
-        "--journal-size",
-        type=int,
-        metavar="N",
-        help="how many API requests the request journal keeps (default 1000)",
-    )
-    serve_parser.add_argument(
-        "--caller", choices=["auto", "manual"], help="default caller mode (auto)"
-    )
-    for flag, metavar, kind, what in [
-        ("--caller-delay-ms", "MS", int, "auto caller's delay before keying (default 50)"),
-        ("--caller-card-number", "DIGITS", str, "card number the caller keys"),
-        ("--caller-expiration-date", "MMYY", str, "expiry the caller keys"),
-        ("--caller-security-code", "DIGITS", str, "security code the caller keys"),
-        ("--caller-postal-code", "CODE", str, "postal code the caller keys"),
-        ("--caller-routing-number", "DIGITS", str, "ABA routing number the caller keys"),
-        ("--caller-account-number", "DIGITS", str, "bank account number the caller keys"),
-        ("--callback-base-url", "URL", str, "base URL for relative StatusCallbacks"),
-        ("--callback-timeout-s", "SECONDS", float, "callback delivery timeout (default 15)"),
-        ("--callback-retries", "N", int, "retries of a failed callback (default 0)"),
-        ("--callback-retry-backoff-ms", "MS", int, "first retry delay, doubled each time"),
-    ]:
-        serve_parser.add_argument(flag, metavar=metavar, type=kind, help=what)
-
-    serve_parser.add_argument(
-        "--tls-port", type=int, metavar="N", help="also serve HTTPS on port N"
-    )
-    serve_parser.add_argument("--tls-cert", metavar="FILE", help="HTTPS server certificate (PEM)")
-    serve_parser.add_argument("--tls-key", metavar="FILE", help="its private key (PEM)")
-    serve_parser.add_argument(
-        "--tls-dir",
-        metavar="DIR",
-        help="where to generate certificates when none are given (default payments-emulator-tls)",
-    )
-    serve_parser.add_argument(
-        "--tls-names", nargs="+", metavar="NAME", help="names of a generated server certificate"
+    _add_setting_flags(
+        commands.add_parser(
+            "serve",
+            help="run the emulator (the default)",
+            description="Run the emulator. Every flag is a setting that an EMULATOR_* variable "
+            "can also give; the flag wins over the variable, which wins over the default.",
+            argument_default=argparse.SUPPRESS,
+        )
     )
 
     certs_parser = commands.add_parser(
@@ -155,6 +96,63 @@ def _parser() -> argparse.ArgumentParser:
     )
     health_parser.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
     return parser
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of :class:`Settings`, in the order of the fields."""
+    for name, field in Settings.model_fields.items():
+        parser.add_argument(_flag_name(name), dest=name, **_flag_options(name, field))
+
+
+def _flag_name(name: str) -> str:
+    """The ``serve`` flag of a setting: ``log_level`` -> ``--log-level``."""
+    return "--" + name.replace("_", "-")
+
+
+def _flag_options(name: str, field: FieldInfo) -> dict[str, Any]:
+    """How argparse reads a setting's flag, from the field's type, description and metadata."""
+    kind = _without_none(field.annotation)
+    options: dict[str, Any] = {"help": _flag_help(name, field)}
+    if kind is bool:
+        if field.get_default() is not False:
+            raise TypeError(f"setting {name!r}: a flag can only set a bool that defaults to False")
+        return {**options, "action": "store_const", "const": True}
+    metavar = next((m.name for m in field.metadata if isinstance(m, Metavar)), None)
+    if metavar is not None:
+        options["metavar"] = metavar
+    if get_origin(kind) is list:
+        options["nargs"] = "+"
+        (kind,) = get_args(kind)
+    if get_origin(kind) is Literal and all(isinstance(v, str) for v in get_args(kind)):
+        options["choices"] = list(get_args(kind))
+        options["type"] = str.lower if LOWERCASE in field.metadata else str
+    elif kind in (int, float):
+        options["type"] = kind
+    elif kind in (str, Path, SecretStr):
+        options["type"] = str  # pydantic makes the Path or SecretStr
+    else:
+        raise TypeError(f"setting {name!r}: no command-line flag for type {field.annotation}")
+    return options
+
+
+def _without_none(annotation: Any) -> Any:
+    """``int | None`` -> ``int``; anything else as it is."""
+    if get_origin(annotation) in (Union, UnionType):
+        kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+        if len(kinds) == 1:
+            return kinds[0]
+    return annotation
+
+
+def _flag_help(name: str, field: FieldInfo) -> str:
+    variable = Settings.model_config.get("env_prefix", "") + name.upper()
+    default = field.get_default(call_default_factory=True)
+    if default is None or isinstance(default, bool):
+        facts = f"env {variable}"
+    else:
+        shown = " ".join(default) if isinstance(default, list) else default
+        facts = f"default {shown}; env {variable}"
+    return f"{field.description or ''} ({facts})".strip().replace("%", "%%")
 
 
 def _settings(options: dict[str, Any]) -> Settings:

@@ -1,31 +1,82 @@
-"""Every setting in one place: defaults, ``EMULATOR_*`` variables, and command-line flags.
+"""Every setting in one place: its default, its ``EMULATOR_*`` variable and its command-line flag.
 
 Precedence: a command-line flag wins over an ``EMULATOR_*`` variable, which wins over the
-default. The README's configuration table lists the same fields; a test keeps them in step.
+default.
+
+A field of :class:`Settings` is the one source of all three: the variable is ``EMULATOR_`` plus
+the name in capitals, and ``payments-emulator serve`` makes the flag (``--`` plus the name with
+``-`` for ``_``) from the field: its type (``bool``: a flag that sets true; a ``Literal``: the
+choices; ``list[str]``: one or more values; ``int``, ``float``, ``str``, each optional), its
+description (the help text) and an optional :class:`Metavar`. Adding a setting is adding a
+field here, and its row to the README's configuration table (a test checks both)::
+
+    request_timeout_s: Annotated[float, Metavar("SECONDS")] = Field(
+        30.0, gt=0, description="How long a request may take."
+    )
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from emulator.payments.cards import (
+    DEFAULT_BANK_ACCOUNT,
+    DEFAULT_POSTAL_CODE,
+    DEFAULT_ROUTING_NUMBER,
+    DEFAULT_SECURITY_CODE,
+    DEFAULT_TEST_CARD,
+)
+from emulator.payments.vocabulary import AUTO, CallerMode
 
 __all__ = [
     "DEFAULT_FIXTURES",
     "DEFAULT_TLS_NAMES",
     "DEFAULT_TLS_PORT",
+    "LOWERCASE",
+    "CommaSeparated",
+    "Metavar",
     "Settings",
     "default_fixture_path",
     "local_url",
 ]
 
-LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
-
 DEFAULT_FIXTURES = "default"
 DEFAULT_TLS_NAMES = ("api.twilio.com", "localhost", "127.0.0.1", "::1")
 DEFAULT_TLS_PORT = 8443
+
+
+@dataclass(frozen=True)
+class Metavar:
+    """Annotation: what a setting's value is called in ``serve --help`` (``--database URL``);
+    without one, the name in capitals."""
+
+    name: str
+
+
+def _lowercase(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _split_commas(value: object) -> object:
+    """Lists come as comma-separated text from an ``EMULATOR_*`` variable."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+LOWERCASE: Final = BeforeValidator(_lowercase)
+"""Annotation: the value is lowercased before it is checked, whether it comes from a variable
+or from a flag (the flag's choices then match in any case)."""
+
+CommaSeparated = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
+"""A list: ``--flag A B ...`` on the command line, ``A,B,...`` in the variable."""
+
+LogLevel = Annotated[Literal["critical", "error", "warning", "info", "debug", "trace"], LOWERCASE]
 
 
 def default_fixture_path() -> Path:
@@ -40,99 +91,105 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="forbid")
 
     host: str = Field("127.0.0.1", description="Interface to listen on.")
-    port: int = Field(8080, ge=0, le=65535, description="HTTP port.")
-    database: str = Field(
-        "sqlite:///payments-emulator.db",
-        description="SQLAlchemy URL of the SQLite database; `sqlite://` keeps it in memory.",
+    port: int = Field(
+        8080, ge=0, le=65535, description="HTTP port; 0 picks a free one (printed at start)."
     )
-    fixtures: Annotated[list[str], NoDecode] = Field(
+    database: Annotated[str, Metavar("URL")] = Field(
+        "sqlite:///payments-emulator.db",
+        description="The SQLite database, as a URL in SQLAlchemy's form: `sqlite:///relative.db`, "
+        "`sqlite:////absolute.db`, or `sqlite://` to keep everything in memory.",
+    )
+    fixtures: Annotated[CommaSeparated, Metavar("FILE")] = Field(
         default_factory=lambda: [DEFAULT_FIXTURES],
-        description="Fixture files to load at start-up (comma-separated in the variable); "
-        "`default` is the built-in set.",
+        description="Fixture files to load at start-up; `default` is the built-in set.",
     )
     log_level: LogLevel = Field("info", description="Log level; `debug` adds an access log.")
     strict_calls: bool = Field(
         False,
-        description="Refuse (404) a CallSid that is not declared, instead of registering it.",
+        description="Refuse (404) a CallSid that no fixture or control-plane call declared, "
+        "instead of registering it as an in-progress call.",
     )
-    seed: int | None = Field(
-        None, description="Seed for the SIDs, tokens and request ids the emulator makes up."
+    seed: Annotated[int | None, Metavar("N")] = Field(
+        None,
+        description="Make the SIDs, secrets, tokens and request ids the emulator generates the "
+        "same on every run.",
     )
-    journal_size: int = Field(
+    journal_size: Annotated[int, Metavar("N")] = Field(
         1000, ge=0, description="How many API requests the request journal keeps."
     )
-    caller: Literal["auto", "manual"] = Field(
-        "auto", description="Default mode of a call's simulated caller (`auto` or `manual`)."
-    )
-    caller_delay_ms: int = Field(
+    caller: CallerMode = Field(AUTO, description="Default mode of a call's simulated caller.")
+    caller_delay_ms: Annotated[int, Metavar("MS")] = Field(
         50, ge=0, description="How long the auto caller waits after a Capture before keying."
     )
-    caller_card_number: str = Field(
-        "4242424242424242", pattern=r"^[0-9]{12,19}$", description="Card number the caller keys."
+    caller_card_number: Annotated[str, Metavar("DIGITS")] = Field(
+        DEFAULT_TEST_CARD, pattern=r"^[0-9]{12,19}$", description="Card number the caller keys."
     )
-    caller_expiration_date: str | None = Field(
+    caller_expiration_date: Annotated[str | None, Metavar("MMYY")] = Field(
         None,
         pattern=r"^(0[1-9]|1[0-2])[0-9]{2}$",
-        description="Expiry (MMYY) the caller keys; default December, three years ahead.",
+        description="Expiry the caller keys; without one, December three years ahead.",
     )
-    caller_security_code: str = Field(
-        "123", pattern=r"^[0-9]{3,4}$", description="Security code the caller keys (amex: + `4`)."
+    caller_security_code: Annotated[str, Metavar("DIGITS")] = Field(
+        DEFAULT_SECURITY_CODE,
+        pattern=r"^[0-9]{3,4}$",
+        description="Security code the caller keys (with a `4` appended for an amex card).",
     )
-    caller_postal_code: str = Field(
-        "94105", pattern=r"^[0-9A-Za-z]{1,10}$", description="Postal code the caller keys."
+    caller_postal_code: Annotated[str, Metavar("CODE")] = Field(
+        DEFAULT_POSTAL_CODE,
+        pattern=r"^[0-9A-Za-z]{1,10}$",
+        description="Postal code the caller keys.",
     )
-    caller_routing_number: str = Field(
-        "121000358", pattern=r"^[0-9]{9}$", description="ABA routing number the caller keys."
+    caller_routing_number: Annotated[str, Metavar("DIGITS")] = Field(
+        DEFAULT_ROUTING_NUMBER,
+        pattern=r"^[0-9]{9}$",
+        description="ABA routing number the caller keys.",
     )
-    caller_account_number: str = Field(
-        "000123456789", pattern=r"^[0-9]{4,17}$", description="Bank account number the caller keys."
+    caller_account_number: Annotated[str, Metavar("DIGITS")] = Field(
+        DEFAULT_BANK_ACCOUNT,
+        pattern=r"^[0-9]{4,17}$",
+        description="Bank account number the caller keys.",
     )
-    callback_base_url: str | None = Field(
+    callback_base_url: Annotated[str | None, Metavar("URL")] = Field(
         None,
         pattern=r"^https?://",
         description="Base for relative StatusCallbacks on calls without a URL of their own.",
     )
-    callback_timeout_s: float = Field(15.0, gt=0, description="Timeout of a callback delivery.")
-    callback_retries: int = Field(0, ge=0, le=10, description="Retries of a failed delivery.")
-    callback_retry_backoff_ms: int = Field(
+    callback_timeout_s: Annotated[float, Metavar("SECONDS")] = Field(
+        15.0, gt=0, description="Timeout of one callback delivery."
+    )
+    callback_retries: Annotated[int, Metavar("N")] = Field(
+        0, ge=0, le=10, description="Retries of a failed callback delivery."
+    )
+    callback_retry_backoff_ms: Annotated[int, Metavar("MS")] = Field(
         1000, ge=0, description="Wait before the first retry; doubled for each next one."
     )
-    tls_port: int | None = Field(
+    tls_port: Annotated[int | None, Metavar("N")] = Field(
         None,
         ge=0,
         le=65535,
         description="Also serve HTTPS on this port (8443 when only a certificate is given).",
     )
-    tls_cert: str | None = Field(None, description="Server certificate (PEM) for HTTPS.")
-    tls_key: str | None = Field(None, description="Its private key (PEM).")
-    tls_dir: str = Field(
+    tls_cert: Annotated[str | None, Metavar("FILE")] = Field(
+        None, description="Server certificate (PEM) for HTTPS."
+    )
+    tls_key: Annotated[str | None, Metavar("FILE")] = Field(
+        None, description="Its private key (PEM)."
+    )
+    tls_dir: Annotated[str, Metavar("DIR")] = Field(
         "payments-emulator-tls",
-        description="Where HTTPS certificates are generated when none are given.",
+        description="Where HTTPS certificates are generated (and reused) when none are given.",
     )
-    tls_names: Annotated[list[str], NoDecode] = Field(
+    tls_names: Annotated[CommaSeparated, Metavar("NAME")] = Field(
         default_factory=lambda: list(DEFAULT_TLS_NAMES),
-        description="Names of the generated server certificate (comma-separated in the variable).",
+        description="Names of a generated server certificate.",
     )
-    idempotency_ttl_hours: float = Field(
-        24.0, gt=0, description="How long an IdempotencyKey's first answer is kept."
+    idempotency_ttl_hours: Annotated[float, Metavar("HOURS")] = Field(
+        24.0, gt=0, description="How long the first answer to an IdempotencyKey is kept."
     )
-
-    @field_validator("fixtures", "tls_names", mode="before")
-    @classmethod
-    def _split_commas(cls, value: object) -> object:
-        """Lists come as comma-separated text from an ``EMULATOR_*`` variable."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     @property
     def tls_enabled(self) -> bool:
         return self.tls_port is not None or self.tls_cert is not None
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _lower_log_level(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
 
     def fixture_paths(self) -> list[Path]:
         return [default_fixture_path() if f == DEFAULT_FIXTURES else Path(f) for f in self.fixtures]

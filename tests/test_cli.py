@@ -14,7 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import BaseModel, SecretStr
 
+from emulator import cli
+from emulator.settings import Settings
 from emulator.testing import EmulatorServer
 from tests.conftest import DEFAULT_ACCOUNT
 
@@ -203,3 +206,137 @@ def test_healthcheck_default_url_uses_settings(server: EmulatorServer) -> None:
 def test_listening_line_is_printed_at_any_log_level() -> None:
     with EmulatorServer("--log-level", "critical", database="sqlite://") as server:
         assert f"listening on {server.base_url}" in server.log
+
+
+def serve_settings(*args: str) -> Settings:
+    """What ``payments-emulator ARGS`` would serve with, without serving."""
+    command, options = cli._parse(args)
+    assert command == "serve"
+    return cli._settings(options)
+
+
+def test_serve_flags_of_every_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"EMULATOR_{name.upper()}", raising=False)
+    settings = serve_settings(
+        "--strict-calls",
+        "--fixtures",
+        "a.json",
+        "b.json",
+        "--log-level",
+        "DEBUG",
+        "--caller",
+        "manual",
+        "--seed",
+        "7",
+        "--callback-timeout-s",
+        "2.5",
+        "--caller-expiration-date",
+        "0130",
+        "--tls-names",
+        "x.test",
+        "y.test",
+    )
+    assert settings.strict_calls is True
+    assert settings.fixtures == ["a.json", "b.json"]
+    assert settings.log_level == "debug"
+    assert settings.caller == "manual"
+    assert settings.seed == 7
+    assert settings.callback_timeout_s == 2.5
+    assert settings.caller_expiration_date == "0130"
+    assert settings.tls_names == ["x.test", "y.test"]
+    assert serve_settings() == Settings()
+
+
+def test_flag_over_variable_over_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMULATOR_JOURNAL_SIZE", "5")
+    monkeypatch.setenv("EMULATOR_SEED", "1")
+    monkeypatch.setenv("EMULATOR_STRICT_CALLS", "true")
+    monkeypatch.delenv("EMULATOR_CALLER_DELAY_MS", raising=False)
+    settings = serve_settings("serve", "--seed", "2")
+    assert settings.seed == 2
+    assert settings.journal_size == 5
+    assert settings.strict_calls is True
+    assert settings.caller_delay_ms == Settings.model_fields["caller_delay_ms"].default
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--caller-card-number", "12"], "caller_card_number"),
+        (["--port", "70000"], "port"),
+        (["--callback-base-url", "ftp://x"], "callback_base_url"),
+        (["--caller-expiration-date", "1399"], "caller_expiration_date"),
+    ],
+)
+def test_bad_setting_value_is_one_line(
+    args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("payments-emulator: error: invalid setting: "), err
+    assert fragment in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--port", "eighty"], "argument --port: invalid int value: 'eighty'"),
+        (["--callback-timeout-s", "soon"], "argument --callback-timeout-s: invalid float value"),
+        (["--caller", "AUTO"], "argument --caller: invalid choice: 'AUTO'"),
+        (["--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
+        (["--fixtures"], "argument --fixtures: expected at least one argument"),
+        (["--strict-calls", "yes"], "unrecognized arguments: yes"),
+    ],
+)
+def test_bad_flag_is_refused_with_status_2(
+    args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: payments-emulator")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("payments-emulator"), last
+    assert ": error: " in last, last
+    assert fragment in last, last
+
+
+def test_serve_help_shows_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    text = " ".join(out.split())  # argparse wraps the help text, also after a hyphen
+    for name, field in Settings.model_fields.items():
+        assert f"--{name.replace('_', '-')}" in text, name
+        assert f"EMULATOR_{name.upper()}" in text, name
+        assert "".join((field.description or "").split()) in "".join(out.split()), name
+    for usage in [
+        "--database URL",
+        "--fixtures FILE [FILE ...]",
+        "--log-level {critical,error,warning,info,debug,trace}",
+        "--caller {auto,manual}",
+        "--tls-names NAME [NAME ...]",
+        "--idempotency-ttl-hours HOURS",
+        "default 8080",
+    ]:
+        assert usage in text, usage
+
+
+def test_flags_for_types_no_setting_has_yet() -> None:
+    class Odd(BaseModel):
+        mapping: dict[str, str] = {}
+        loud: bool = True
+        token: SecretStr | None = None
+        home: Path = Path()
+
+    assert cli._flag_options("token", Odd.model_fields["token"])["type"] is str
+    assert cli._flag_options("home", Odd.model_fields["home"])["type"] is str
+
+    with pytest.raises(TypeError, match="no command-line flag"):
+        cli._flag_options("mapping", Odd.model_fields["mapping"])
+    with pytest.raises(TypeError, match="defaults to False"):
+        cli._flag_options("loud", Odd.model_fields["loud"])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
 import pytest
 
+from emulator import cli
+from emulator.payments import cards
+from emulator.payments.vocabulary import CallerMode
 from emulator.settings import Settings, default_fixture_path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -33,6 +37,61 @@ def test_readme_table_lists_every_setting_with_flag_variable_and_default() -> No
         default = field.get_default(call_default_factory=True)
         shown = ",".join(default) if isinstance(default, list) else str(default).lower()
         assert f"`{shown}`" in row.lower(), (name, shown, row)
+
+
+def serve_actions() -> list[argparse.Action]:
+    """The options of the ``serve`` parser that ``main`` uses, ``--help`` left out."""
+    parser = cli._parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    serve = commands.choices["serve"]
+    return [a for a in serve._actions if not isinstance(a, argparse._HelpAction)]
+
+
+def test_every_setting_has_one_serve_flag_and_every_flag_is_a_setting() -> None:
+    actions = serve_actions()
+    flags = {flag: action.dest for action in actions for flag in action.option_strings}
+    expected = {f"--{name.replace('_', '-')}": name for name in Settings.model_fields}
+    assert flags == expected
+    assert len(actions) == len(Settings.model_fields)  # one flag each, no aliases
+    rows = readme_settings_rows()
+    for flag, name in flags.items():
+        assert f"`{flag}" in rows[name], (flag, rows[name])
+
+
+def test_serve_flags_follow_the_field_types() -> None:
+    by_dest = {action.dest: action for action in serve_actions()}
+    assert by_dest["fixtures"].nargs == "+"
+    assert by_dest["fixtures"].metavar == "FILE"
+    assert by_dest["tls_names"].nargs == "+"
+    assert by_dest["strict_calls"].nargs == 0
+    assert by_dest["strict_calls"].const is True
+    assert by_dest["log_level"].choices == [
+        "critical",
+        "error",
+        "warning",
+        "info",
+        "debug",
+        "trace",
+    ]
+    assert by_dest["caller"].choices == ["auto", "manual"]
+    assert by_dest["port"].type is int
+    assert by_dest["seed"].type is int
+    assert by_dest["callback_timeout_s"].type is float
+    assert by_dest["database"].metavar == "URL"
+    for name, field in Settings.model_fields.items():
+        assert field.description, name
+        assert field.description in (by_dest[name].help or ""), name
+        assert f"EMULATOR_{name.upper()}" in (by_dest[name].help or ""), name
+
+
+def test_caller_vocabulary_and_defaults_come_from_the_payments_package() -> None:
+    assert Settings.model_fields["caller"].annotation == CallerMode
+    settings = Settings()
+    assert settings.caller_card_number == cards.DEFAULT_TEST_CARD
+    assert settings.caller_security_code == cards.DEFAULT_SECURITY_CODE
+    assert settings.caller_postal_code == cards.DEFAULT_POSTAL_CODE
+    assert settings.caller_routing_number == cards.DEFAULT_ROUTING_NUMBER
+    assert settings.caller_account_number == cards.DEFAULT_BANK_ACCOUNT
 
 
 def test_environment_and_init_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
