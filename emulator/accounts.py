@@ -1,4 +1,4 @@
-"""Accounts and their data: fresh accounts for tests, and resets.
+"""Accounts: fresh accounts for tests, fixtures, and wiping state.
 
 Used by the control plane; every write goes through the database's group commit.
 """
@@ -10,21 +10,11 @@ from dataclasses import dataclass
 
 from emulator.clock import Clock
 from emulator.ids import IdGenerator
+from emulator.store import accounts, reset
 from emulator.store.db import Database
 from emulator.store.fixtures import FixtureSet, insert_fixtures
-from emulator.store.schema import TABLES
 
 __all__ = ["AccountService", "NewAccount", "NotAMainAccount", "UnknownAccount"]
-
-# What an account has done (not what it is), children before parents.
-ACTIVITY_DELETES: tuple[str, ...] = (
-    "DELETE FROM callback_attempts WHERE callback_id IN"
-    " (SELECT id FROM callbacks WHERE account_sid = ?)",
-    "DELETE FROM callbacks WHERE account_sid = ?",
-    "DELETE FROM idempotency_records WHERE account_sid = ?",
-    "DELETE FROM payment_sessions WHERE account_sid = ?",
-    "DELETE FROM calls WHERE account_sid = ?",
-)
 
 
 class UnknownAccount(LookupError):
@@ -67,46 +57,33 @@ class AccountService:
 
         def insert(conn: sqlite3.Connection) -> NewAccount:
             if parent_sid is not None:
-                parent = conn.execute(
-                    "SELECT parent_sid FROM accounts WHERE sid = ?", (parent_sid,)
-                ).fetchone()
+                parent = accounts.get(conn, parent_sid)
                 if parent is None:
                     raise UnknownAccount(parent_sid)
-                if parent[0] is not None:
+                if parent.parent_sid is not None:
                     raise NotAMainAccount(parent_sid)
-            conn.execute(
-                "INSERT INTO accounts (sid, auth_token, friendly_name, parent_sid, created_at_ms)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (account.account_sid, account.auth_token, friendly_name, parent_sid, now),
+            accounts.insert_account(
+                conn, account.account_sid, account.auth_token, friendly_name, parent_sid, now
             )
-            conn.execute(
-                "INSERT INTO api_keys (sid, secret, account_sid, friendly_name, created_at_ms)"
-                " VALUES (?, ?, ?, '', ?)",
-                (account.api_key_sid, account.api_key_secret, account.account_sid, now),
+            accounts.insert_api_key(
+                conn, account.api_key_sid, account.api_key_secret, account.account_sid, now
             )
             return account
 
         return await self._db.write(insert)
 
-    async def reset(self, account_sid: str | None = None) -> None:
+    async def wipe(self, account_sid: str | None = None) -> None:
         """Wipe everything and reload the fixtures; or wipe one account's activity only."""
         now = self._clock.now_ms()
 
         def wipe_all(conn: sqlite3.Connection) -> None:
-            for table in reversed(TABLES):
-                conn.execute(f"DELETE FROM {table}")
+            reset.wipe_all(conn)
             insert_fixtures(conn, self._fixtures, now)
 
         def wipe_account(conn: sqlite3.Connection) -> None:
-            if not _exists(conn, account_sid):
+            assert account_sid is not None
+            if accounts.get(conn, account_sid) is None:
                 raise UnknownAccount(account_sid)
-            for statement in ACTIVITY_DELETES:
-                conn.execute(statement, (account_sid,))
+            reset.wipe_account(conn, account_sid)
 
         await self._db.write(wipe_all if account_sid is None else wipe_account)
-
-
-def _exists(conn: sqlite3.Connection, account_sid: str | None) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM accounts WHERE sid = ?", (account_sid,)).fetchone() is not None
-    )

@@ -30,10 +30,12 @@ from emulator.ids import IdGenerator
 from emulator.journal import Journal
 from emulator.payments.caller import CallerDefaults, CallerScripts
 from emulator.payments.service import PaymentService, ServiceSettings
+from emulator.reset import Resetter
 from emulator.settings import Settings
 from emulator.store.db import Database
 from emulator.store.fixtures import load_fixtures
 from emulator.twilio_api.asgi import TwilioApi
+from emulator.twilio_api.idempotency import IdempotentAnswers
 from emulator.twilio_api.routes import payment_routes
 
 __all__ = ["Emulator", "EmulatorApp", "create_app"]
@@ -87,10 +89,23 @@ class Emulator:
             self.scripts,
             ServiceSettings(
                 strict_calls=settings.strict_calls,
-                idempotency_ttl_ms=int(settings.idempotency_ttl_hours * 3600 * 1000),
                 caller=settings.caller,
                 caller_delay_s=settings.caller_delay_ms / 1000,
             ),
+        )
+        self.answers = IdempotentAnswers(
+            self.db, self.clock, ttl_ms=int(settings.idempotency_ttl_hours * 3600 * 1000)
+        )
+        self.resetter = Resetter(
+            self.accounts,
+            self.payments,
+            self.outbox,
+            self.journal,
+            self.scripts,
+            self.faults,
+            self.clock,
+            self.ids,
+            settings.seed,
         )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -100,7 +115,7 @@ class Emulator:
         await self.outbox.start()
         self.payments.resume_auto_callers()
         self._tasks = [asyncio.create_task(self._purge_expired_keys(), name="purge-keys")]
-        # What start-up built (FastAPI, pydantic and SQLAlchemy object graphs) lives as long
+        # What start-up built (FastAPI's and pydantic's object graphs) lives as long
         # as the process: keep it out of the collector's full passes, which would otherwise
         # walk it every few thousand requests and stall the loop for tens of milliseconds.
         gc.collect()
@@ -114,27 +129,11 @@ class Emulator:
         await self.outbox.stop()
         self.db.close()
 
-    async def reset(self, account_sid: str | None = None) -> None:
-        """Wipe all state and reload the fixtures, or wipe one account's activity.
-
-        A full reset also clears the fault rules, sets the clock back to real time and
-        starts the seeded identifier streams afresh: the emulator is as it started.
-        """
-        await self.accounts.reset(account_sid)
-        self.outbox.forget(account_sid)
-        self.journal.clear(account_sid)
-        self.payments.forget_typing()
-        if account_sid is None:
-            self.scripts.reset()
-            self.faults.clear(random.Random(self.settings.seed))
-            self.clock.reset()
-            self.ids.reseed(self.settings.seed)
-
     async def _purge_expired_keys(self) -> None:
         while True:
             await asyncio.sleep(PURGE_INTERVAL_S)
             try:
-                await self.payments.purge_expired_keys()
+                await self.answers.purge_expired()
             except Exception:
                 logger.exception("purging expired idempotency records failed")
 
@@ -181,11 +180,20 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
         version=__version__,
         lifespan=lifespan,
     )
-    control.state.emulator = emulator
+    for name, service in {
+        "accounts": emulator.accounts,
+        "payments": emulator.payments,
+        "outbox": emulator.outbox,
+        "journal": emulator.journal,
+        "faults": emulator.faults,
+        "clock": emulator.clock,
+        "resetter": emulator.resetter,
+    }.items():
+        setattr(control.state, name, service)  # read by emulator.control.deps
     control.include_router(control_router)
     control.add_exception_handler(RequestValidationError, _validation_error_without_values)
     twilio_api = TwilioApi(
-        payment_routes(emulator.payments),
+        payment_routes(emulator.payments, emulator.answers),
         db=emulator.db,
         ids=emulator.ids,
         clock=emulator.clock,

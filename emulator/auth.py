@@ -14,6 +14,7 @@ from base64 import b64decode
 from dataclasses import dataclass
 
 from emulator.errors import AuthenticationFailed
+from emulator.store import accounts
 
 __all__ = ["WWW_AUTHENTICATE", "Principal", "authenticate", "parse_basic"]
 
@@ -64,22 +65,15 @@ def authenticate(
         raise AuthenticationFailed()
     if account_sid is None or account_sid == owner:
         return Principal(user, owner)
-    row = conn.execute("SELECT parent_sid FROM accounts WHERE sid = ?", (account_sid,)).fetchone()
-    if row is not None and row[0] == owner:
+    account = accounts.get(conn, account_sid)
+    if account is not None and account.parent_sid == owner:
         return Principal(user, account_sid)
     raise AuthenticationFailed()
 
 
 def _verify(conn: sqlite3.Connection, user: str, password: bytes) -> str | None:
     """The account the credentials belong to, or None. Always does one constant-time compare."""
-    row: tuple[str, str] | None = None
-    if user.startswith("AC"):
-        found = conn.execute("SELECT auth_token FROM accounts WHERE sid = ?", (user,)).fetchone()
-        row = (found[0], user) if found else None
-    elif user.startswith("SK"):
-        row = conn.execute(
-            "SELECT secret, account_sid FROM api_keys WHERE sid = ?", (user,)
-        ).fetchone()
-    expected = row[0].encode("utf-8") if row else _DUMMY_SECRET
+    found = accounts.credential(conn, user)
+    expected = found[0].encode("utf-8") if found else _DUMMY_SECRET
     matches = hmac.compare_digest(expected, password)
-    return row[1] if row and matches else None
+    return found[1] if found and matches else None

@@ -19,13 +19,18 @@ from hypothesis import strategies as st
 
 from emulator.payments import cards
 from emulator.payments.caller import (
-    CALLER_MODES,
     CallerDefaults,
     CallerScripts,
     InvalidScript,
     check_script,
 )
-from emulator.payments.machine import BANK_ITEMS, CAPTURE_ITEMS, CARD_ITEMS, MATCHER_SUFFIX
+from emulator.payments.vocabulary import (
+    BANK_ITEMS,
+    CALLER_MODES,
+    CAPTURE_ITEMS,
+    CARD_ITEMS,
+    MATCHER_SUFFIX,
+)
 
 TODAY = date(2026, 6, 15)
 FIXTURE_CALL = "CA" + "f" * 32

@@ -124,7 +124,7 @@ def test_charge_flow_in_auto_mode(
     assert done["ChargeAmount"] == "10.5"
 
     events = [c["event"] for c in agent.wait()]
-    assert events == ["create"] + ["capture", "input"] * 4 + ["complete"]
+    assert events == ["create"] + ["capture", "key-in"] * 4 + ["complete"]
     assert_signed(account, receiver, len(events))
     assert [r.form["Sid"] for r in receiver.received] == [agent.sid] * len(events)
     assert server.control.payment(agent.sid)["state"] == "completed"
@@ -486,7 +486,7 @@ def test_node_sdk_flow_in_auto_mode(
     assert result.returncode == 0, result.stderr
     flow = json.loads(result.stdout)
     callbacks = flow["callbacks"]
-    assert [c["event"] for c in callbacks] == ["create"] + ["capture", "input"] * len(items) + [
+    assert [c["event"] for c in callbacks] == ["create"] + ["capture", "key-in"] * len(items) + [
         "complete"
     ]
     done = callbacks[-1]["params"]

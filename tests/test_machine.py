@@ -3,7 +3,7 @@
 * every state against every event (one test id per pair);
 * the Required set and the capture guards of each session configuration;
 * complete(), and the settle callable it must only call when nothing is missing;
-* enter(): acceptance, masking, every ErrorType, partial entries, ``*``, matchers;
+* key_in(): acceptance, masking, every ErrorType, partial entries, ``*``, matchers;
 * random event sequences on random configurations, with the machine's invariants checked
   after every step.
 """
@@ -29,15 +29,11 @@ from emulator.errors import (
 )
 from emulator.payments import cards
 from emulator.payments.machine import (
-    BANK_ITEMS,
-    CAPTURE_ITEMS,
-    CARD_ITEMS,
-    MATCHER_SUFFIX,
     Captured,
-    Entry,
     ErrorType,
     Event,
     EventKind,
+    KeyedDigits,
     NothingToCapture,
     Result,
     Session,
@@ -47,11 +43,12 @@ from emulator.payments.machine import (
     cancel,
     capture,
     complete,
-    enter,
     hang_up,
+    key_in,
     required,
     start,
 )
+from emulator.payments.vocabulary import BANK_ITEMS, CAPTURE_ITEMS, CARD_ITEMS, MATCHER_SUFFIX
 
 TODAY = date(2026, 6, 15)
 ACH = "ach-debit"
@@ -78,8 +75,8 @@ def fingerprint(digits: str) -> str:
     return f"fp:{digits}"
 
 
-def keyed(digits: str, *, partial: bool = False) -> Entry:
-    return Entry(digits, partial=partial, fingerprint=fingerprint(digits))
+def keyed(digits: str, *, partial: bool = False) -> KeyedDigits:
+    return KeyedDigits(digits, partial=partial, fingerprint=fingerprint(digits))
 
 
 class Settler:
@@ -111,7 +108,7 @@ def entered(session: Session, item: str, digits: str | None = None) -> Session:
     """``session`` after capturing ``item`` and keying a value the machine accepts."""
     session, _ = capture(session, item)
     value = digits if digits is not None else VALID[item.removesuffix(MATCHER_SUFFIX)]
-    session, event = enter(session, keyed(value), TODAY)
+    session, event = key_in(session, keyed(value), TODAY)
     assert event.error_type is None, (item, value, event)
     return session
 
@@ -149,7 +146,7 @@ def _matrix_session(name: str) -> Session:
         assert outcome is not None
         return outcome[0]
     if name == "ended-star":
-        return enter(capturing, Entry("*"), TODAY)[0]
+        return key_in(capturing, KeyedDigits("*"), TODAY)[0]
     raise AssertionError(name)
 
 
@@ -157,12 +154,12 @@ def _apply(session: Session, event: str) -> tuple[Session, Event] | None:
     kind, _, arg = event.partition(":")
     if kind == "capture":
         return capture(session, arg)
-    if event == "enter:final":
-        return enter(session, keyed(VISA), TODAY)
-    if event == "enter:partial":
-        return enter(session, keyed("424242", partial=True), TODAY)
-    if event == "enter:star":
-        return enter(session, Entry("*"), TODAY)
+    if event == "key_in:final":
+        return key_in(session, keyed(VISA), TODAY)
+    if event == "key_in:partial":
+        return key_in(session, keyed("424242", partial=True), TODAY)
+    if event == "key_in:star":
+        return key_in(session, KeyedDigits("*"), TODAY)
     if event == "complete":
         return complete(session, Settler(SETTLEMENT))
     if event == "cancel":
@@ -207,9 +204,9 @@ STATES = (
 )
 EVENTS = (
     *(f"capture:{item}" for item in CAPTURE_ITEMS),
-    "enter:final",
-    "enter:partial",
-    "enter:star",
+    "key_in:final",
+    "key_in:partial",
+    "key_in:star",
     "complete",
     "cancel",
     "hang_up",
@@ -228,27 +225,27 @@ for _state in ("active-idle", "active-capturing", "active-all-captured"):
     EXPECTED[_state, "hang_up"] = Moves(State.ENDED, Result.CALLER_HUNG_UP, None, EventKind.HANG_UP)
 EXPECTED.update(
     {
-        ("active-idle", "enter:final"): Raises(NothingToCapture),
-        ("active-idle", "enter:partial"): Raises(NothingToCapture),
-        ("active-idle", "enter:star"): Raises(NothingToCapture),
+        ("active-idle", "key_in:final"): Raises(NothingToCapture),
+        ("active-idle", "key_in:partial"): Raises(NothingToCapture),
+        ("active-idle", "key_in:star"): Raises(NothingToCapture),
         ("active-idle", "complete"): Raises(RequiredInformationIncomplete, 64019),
-        ("active-capturing", "enter:final"): Moves(
+        ("active-capturing", "key_in:final"): Moves(
             State.ACTIVE,
             None,
             None,
-            EventKind.INPUT,
+            EventKind.KEY_IN,
             item="payment-card-number",
             captured=frozenset({"payment-card-number"}),
         ),
-        ("active-capturing", "enter:partial"): Moves(
+        ("active-capturing", "key_in:partial"): Moves(
             State.ACTIVE,
             None,
             "payment-card-number",
-            EventKind.INPUT,
+            EventKind.KEY_IN,
             item="payment-card-number",
             unchanged=True,
         ),
-        ("active-capturing", "enter:star"): Moves(
+        ("active-capturing", "key_in:star"): Moves(
             State.ENDED,
             Result.CALLER_INTERRUPTED_WITH_STAR,
             None,
@@ -256,9 +253,9 @@ EXPECTED.update(
             item="payment-card-number",
         ),
         ("active-capturing", "complete"): Raises(RequiredInformationIncomplete, 64019),
-        ("active-all-captured", "enter:final"): Raises(NothingToCapture),
-        ("active-all-captured", "enter:partial"): Raises(NothingToCapture),
-        ("active-all-captured", "enter:star"): Raises(NothingToCapture),
+        ("active-all-captured", "key_in:final"): Raises(NothingToCapture),
+        ("active-all-captured", "key_in:partial"): Raises(NothingToCapture),
+        ("active-all-captured", "key_in:star"): Raises(NothingToCapture),
         ("active-all-captured", "complete"): Moves(
             State.COMPLETED, Result.SUCCESS, None, EventKind.COMPLETE, captured=ALL_CAPTURED
         ),
@@ -266,7 +263,7 @@ EXPECTED.update(
 )
 for _state in ("completed", "cancelled", "ended-hang-up", "ended-star"):
     for _event in EVENTS:
-        if _event.startswith("enter:"):
+        if _event.startswith("key_in:"):
             EXPECTED[_state, _event] = Raises(NothingToCapture)
         elif _event == "hang_up":
             EXPECTED[_state, _event] = NoOp()
@@ -490,10 +487,10 @@ def test_recapturing_a_captured_item_keeps_it_until_a_new_valid_entry() -> None:
     session = entered(start(SessionConfig())[0], PCN)
     session, _ = capture(session, PCN)
     assert PCN not in required(session)
-    session, event = enter(session, keyed("4242424242424241"), TODAY)
+    session, event = key_in(session, keyed("4242424242424241"), TODAY)
     assert event.error_type is ErrorType.INVALID_CARD_NUMBER
     assert session.captured[PCN] == Captured("xxxxxxxxxxxx4242")
-    session, event = enter(session, keyed(MASTERCARD), TODAY)
+    session, event = key_in(session, keyed(MASTERCARD), TODAY)
     assert event.error_type is None
     assert session.captured[PCN] == Captured("xxxxxxxxxxxx4444")
     assert session.card_brand == "mastercard"
@@ -603,7 +600,7 @@ def test_hang_up_stores_the_hang_up_result() -> None:
     assert done.capturing is None
 
 
-# --- 4. enter() -------------------------------------------------------------------------------
+# --- 4. key_in() -------------------------------------------------------------------------------
 
 
 def _capturing(item: str, config: SessionConfig | None = None, card: str | None = VISA) -> Session:
@@ -638,8 +635,8 @@ def test_enter_accepts_a_valid_value_masked(item: str, digits: str, shown: str) 
     config = SessionConfig(payment_method=ACH if item in BANK_ITEMS else "credit-card")
     session = _capturing(item, config)
     assert item in required(session)
-    after, event = enter(session, keyed(digits), TODAY)
-    assert event == Event(EventKind.INPUT, item=item)
+    after, event = key_in(session, keyed(digits), TODAY)
+    assert event == Event(EventKind.KEY_IN, item=item)
     assert event.error_type is None
     assert not event.partial
     assert event.value is None
@@ -651,9 +648,9 @@ def test_enter_accepts_a_valid_value_masked(item: str, digits: str, shown: str) 
 
 def test_enter_security_code_for_amex_needs_four_digits() -> None:
     session = _capturing(SC, card=AMEX)
-    _, event = enter(session, keyed("123"), TODAY)
+    _, event = key_in(session, keyed("123"), TODAY)
     assert event.error_type is ErrorType.INVALID_SECURITY_CODE
-    after, event = enter(session, keyed("1234"), TODAY)
+    after, event = key_in(session, keyed("1234"), TODAY)
     assert event.error_type is None
     assert after.captured[SC] == Captured("xxxx")
 
@@ -733,8 +730,8 @@ def test_enter_refuses_an_invalid_value(
 ) -> None:
     session = _capturing(item, config, card)
     before = snapshot(session)
-    after, event = enter(session, keyed(digits), TODAY)
-    assert event == Event(EventKind.INPUT, item=item, error_type=error)
+    after, event = key_in(session, keyed(digits), TODAY)
+    assert event == Event(EventKind.KEY_IN, item=item, error_type=error)
     assert snapshot(after) == before
     assert after.capturing == item
     assert item in required(after)
@@ -742,7 +739,7 @@ def test_enter_refuses_an_invalid_value(
 
 def test_postal_code_of_exactly_the_minimum_length_is_accepted() -> None:
     session = _capturing(PC, SessionConfig(min_postal_code_length=5))
-    _, event = enter(session, keyed("94105"), TODAY)
+    _, event = key_in(session, keyed("94105"), TODAY)
     assert event.error_type is None
 
 
@@ -767,8 +764,8 @@ def test_partial_entry_reports_a_masked_value_and_changes_nothing(
     config = SessionConfig(payment_method=ACH if item in BANK_ITEMS else "credit-card")
     session = _capturing(item, config)
     before = snapshot(session)
-    after, event = enter(session, keyed(digits, partial=True), TODAY)
-    assert event == Event(EventKind.INPUT, item=item, partial=True, value=shown)
+    after, event = key_in(session, keyed(digits, partial=True), TODAY)
+    assert event == Event(EventKind.KEY_IN, item=item, partial=True, value=shown)
     assert event.error_type is None
     assert snapshot(after) == before
 
@@ -776,11 +773,11 @@ def test_partial_entry_reports_a_masked_value_and_changes_nothing(
 def test_partial_entry_of_a_matcher_is_masked_like_its_item() -> None:
     session = entered(start(SessionConfig(matching=(PCN, SC)))[0], PCN)
     session, _ = capture(session, PCN + MATCHER_SUFFIX)
-    _, event = enter(session, keyed("424242", partial=True), TODAY)
+    _, event = key_in(session, keyed("424242", partial=True), TODAY)
     assert event.value == "xx4242"
     session = entered(session, SC)
     session, _ = capture(session, SC + MATCHER_SUFFIX)
-    _, event = enter(session, keyed("12", partial=True), TODAY)
+    _, event = key_in(session, keyed("12", partial=True), TODAY)
     assert event.value == "xx"
 
 
@@ -789,7 +786,7 @@ def test_partial_entry_of_a_matcher_is_masked_like_its_item() -> None:
 def test_star_ends_the_session(item: str, partial: bool) -> None:
     session = filled(SessionConfig(matching=CARD_ITEMS))
     session, _ = capture(session, item)
-    done, event = enter(session, Entry("*", partial=partial), TODAY)
+    done, event = key_in(session, KeyedDigits("*", partial=partial), TODAY)
     assert event == Event(EventKind.STAR, item=item)
     assert done.state is State.ENDED
     assert done.result is Result.CALLER_INTERRUPTED_WITH_STAR
@@ -813,7 +810,7 @@ def test_card_number_sets_brand_and_outcome(number: str, brand: str, outcome: st
     session = _capturing(PCN)
     assert session.card_brand is None
     assert session.card_outcome is None
-    after, _ = enter(session, keyed(number), TODAY)
+    after, _ = key_in(session, keyed(number), TODAY)
     assert after.card_brand == brand
     assert after.card_outcome == outcome
 
@@ -821,7 +818,7 @@ def test_card_number_sets_brand_and_outcome(number: str, brand: str, outcome: st
 def test_a_refused_card_number_keeps_the_previous_brand_and_outcome() -> None:
     session = entered(start(SessionConfig())[0], PCN, cards.DECLINE_CARD)
     session, _ = capture(session, PCN)
-    after, event = enter(session, keyed("4000000000000003"), TODAY)
+    after, event = key_in(session, keyed("4000000000000003"), TODAY)
     assert event.error_type is ErrorType.INVALID_CARD_NUMBER
     assert (after.card_brand, after.card_outcome) == ("visa", "declined")
 
@@ -839,7 +836,7 @@ def test_other_items_leave_brand_and_outcome_alone() -> None:
 def _matching_card(fp: str = "f1") -> Session:
     session, _ = start(SessionConfig(matching=(PCN,)))
     session, _ = capture(session, PCN)
-    session, event = enter(session, Entry(VISA, fingerprint=fp), TODAY)
+    session, event = key_in(session, KeyedDigits(VISA, fingerprint=fp), TODAY)
     assert event.error_type is None
     return session
 
@@ -852,8 +849,8 @@ def test_first_entry_of_a_matched_item_keeps_its_fingerprint() -> None:
 
 def test_matcher_with_the_same_fingerprint_is_accepted() -> None:
     session, _ = capture(_matching_card("f1"), PCN + MATCHER_SUFFIX)
-    after, event = enter(session, Entry(VISA, fingerprint="f1"), TODAY)
-    assert event == Event(EventKind.INPUT, item=PCN + MATCHER_SUFFIX)
+    after, event = key_in(session, KeyedDigits(VISA, fingerprint="f1"), TODAY)
+    assert event == Event(EventKind.KEY_IN, item=PCN + MATCHER_SUFFIX)
     assert after.capturing is None
     assert after.captured[PCN + MATCHER_SUFFIX] == Captured("xxxxxxxxxxxx4242")
     assert required(after) == (EXP, SC, PC)
@@ -862,9 +859,9 @@ def test_matcher_with_the_same_fingerprint_is_accepted() -> None:
 def test_matcher_with_another_fingerprint_fails() -> None:
     session, _ = capture(_matching_card("f1"), PCN + MATCHER_SUFFIX)
     before = snapshot(session)
-    after, event = enter(session, Entry(VISA, fingerprint="f2"), TODAY)
+    after, event = key_in(session, KeyedDigits(VISA, fingerprint="f2"), TODAY)
     assert event == Event(
-        EventKind.INPUT, item=PCN + MATCHER_SUFFIX, error_type=ErrorType.INPUT_MATCHING_FAILED
+        EventKind.KEY_IN, item=PCN + MATCHER_SUFFIX, error_type=ErrorType.INPUT_MATCHING_FAILED
     )
     assert snapshot(after) == before
     assert PCN + MATCHER_SUFFIX in required(after)
@@ -875,35 +872,35 @@ def test_matcher_with_another_fingerprint_fails() -> None:
 def test_matcher_before_the_first_entry_fails(fp: str) -> None:
     session, _ = start(SessionConfig(matching=(PCN,)))
     session, _ = capture(session, PCN + MATCHER_SUFFIX)
-    after, event = enter(session, Entry(VISA, fingerprint=fp), TODAY)
+    after, event = key_in(session, KeyedDigits(VISA, fingerprint=fp), TODAY)
     assert event.error_type is ErrorType.INPUT_MATCHING_FAILED
     assert PCN + MATCHER_SUFFIX in required(after)
 
 
 def test_reentering_the_first_item_drops_the_accepted_matcher() -> None:
     session, _ = capture(_matching_card("f1"), PCN + MATCHER_SUFFIX)
-    session, _ = enter(session, Entry(VISA, fingerprint="f1"), TODAY)
+    session, _ = key_in(session, KeyedDigits(VISA, fingerprint="f1"), TODAY)
     assert PCN + MATCHER_SUFFIX in session.captured
     session, _ = capture(session, PCN)
-    session, event = enter(session, Entry(MASTERCARD, fingerprint="f3"), TODAY)
+    session, event = key_in(session, KeyedDigits(MASTERCARD, fingerprint="f3"), TODAY)
     assert event.error_type is None
     assert PCN + MATCHER_SUFFIX not in session.captured
     assert PCN + MATCHER_SUFFIX in required(session)
     assert session.captured[PCN] == Captured("xxxxxxxxxxxx4444", "f3")
     # the old fingerprint no longer matches; the new one does
     session, _ = capture(session, PCN + MATCHER_SUFFIX)
-    _, event = enter(session, Entry(VISA, fingerprint="f1"), TODAY)
+    _, event = key_in(session, KeyedDigits(VISA, fingerprint="f1"), TODAY)
     assert event.error_type is ErrorType.INPUT_MATCHING_FAILED
-    after, event = enter(session, Entry(MASTERCARD, fingerprint="f3"), TODAY)
+    after, event = key_in(session, KeyedDigits(MASTERCARD, fingerprint="f3"), TODAY)
     assert event.error_type is None
     assert PCN + MATCHER_SUFFIX not in required(after)
 
 
 def test_an_invalid_reentry_of_the_first_item_keeps_the_matcher() -> None:
     session, _ = capture(_matching_card("f1"), PCN + MATCHER_SUFFIX)
-    session, _ = enter(session, Entry(VISA, fingerprint="f1"), TODAY)
+    session, _ = key_in(session, KeyedDigits(VISA, fingerprint="f1"), TODAY)
     session, _ = capture(session, PCN)
-    after, event = enter(session, Entry("4242424242424241", fingerprint="f9"), TODAY)
+    after, event = key_in(session, KeyedDigits("4242424242424241", fingerprint="f9"), TODAY)
     assert event.error_type is ErrorType.INVALID_CARD_NUMBER
     assert PCN + MATCHER_SUFFIX in after.captured
 
@@ -920,7 +917,7 @@ def test_each_card_item_can_be_matched(item: str) -> None:
 def test_a_new_card_brand_invalidates_a_security_code_of_the_wrong_length() -> None:
     session = filled(SessionConfig())  # visa, CVV 123
     session, _ = capture(session, PCN)
-    session, event = enter(session, keyed(AMEX), TODAY)
+    session, event = key_in(session, keyed(AMEX), TODAY)
     assert event.error_type is None
     assert session.card_brand == "amex"
     assert SC in required(session)
@@ -930,7 +927,7 @@ def test_any_new_card_number_drops_the_security_code() -> None:
     """The code belongs to the card it was keyed for: same brand or not, it is asked again."""
     session = filled(SessionConfig())  # visa 4242..., CVV 123
     session, _ = capture(session, PCN)
-    session, event = enter(session, keyed("4111111111111111"), TODAY)
+    session, event = key_in(session, keyed("4111111111111111"), TODAY)
     assert event.error_type is None
     assert required(session) == (SC,)
 
@@ -978,7 +975,7 @@ class Op:
         if self.kind in ("capture", "fill", "refill"):
             return f"{self.kind}({self.item!r}, {self.choice})"
         if self.kind == "enter":
-            return f"enter({self.mode}, {self.digits!r}, {self.choice})"
+            return f"key_in({self.mode}, {self.digits!r}, {self.choice})"
         if self.kind == "complete":
             return f"complete({self.result})"
         return f"{self.kind}()"
@@ -1118,7 +1115,7 @@ def _step(session: Session, op: Op, run: Run) -> Session:
     missing_before = required(session)
     calls_before = len(run.settle_calls)
     item = session.capturing
-    entry: Entry | None = None
+    entry: KeyedDigits | None = None
     expected_error: ErrorType | None = None
     refusal: TwilioError | NothingToCapture | None = None
     outcome: tuple[Session, Event] | None = None
@@ -1128,7 +1125,7 @@ def _step(session: Session, op: Op, run: Run) -> Session:
             outcome = capture(session, op.item or own[op.choice % len(own)])
         elif op.kind == "enter":
             if op.mode == "star":
-                entry = Entry("*")
+                entry = KeyedDigits("*")
             else:
                 if op.mode == "valid" and item is not None:
                     digits = _valid_value(session, item, run.accepted, op.choice)
@@ -1144,7 +1141,7 @@ def _step(session: Session, op: Op, run: Run) -> Session:
                 entry = keyed(digits, partial=op.mode == "partial")
                 if item is not None and item.removesuffix(MATCHER_SUFFIX) == PCN:
                     run.card_digits.add(digits)
-            outcome = enter(session, entry, TODAY)
+            outcome = key_in(session, entry, TODAY)
         elif op.kind == "complete":
             outcome = complete(session, run.settler(op.result))
         elif op.kind == "cancel":

@@ -22,16 +22,16 @@ from emulator.callbacks import payloads
 from emulator.clock import format_iso_ms
 from emulator.payments import cards, connectors
 from emulator.payments.machine import (
-    Entry,
     Event,
     EventKind,
+    KeyedDigits,
     Session,
     State,
     cancel,
     capture,
     complete,
-    enter,
     hang_up,
+    key_in,
     start,
 )
 from emulator.payments.model import CreatePayment, SessionRecord
@@ -135,13 +135,13 @@ class Flow:
     def capture(self, item: str) -> Params:
         return self.step(capture(self.session, item))
 
-    def enter(self, digits: str, *, partial: bool = False) -> Params:
-        entry = Entry(digits, partial=partial, fingerprint=fingerprint(digits))
-        return self.step(enter(self.session, entry, self.today))
+    def key_in(self, digits: str, *, partial: bool = False) -> Params:
+        entry = KeyedDigits(digits, partial=partial, fingerprint=fingerprint(digits))
+        return self.step(key_in(self.session, entry, self.today))
 
     def key(self, item: str, digits: str) -> Params:
         self.capture(item)
-        return self.enter(digits)
+        return self.key_in(digits)
 
     def settle(self, session: Session) -> connectors.Settlement:
         request = self.record.request
@@ -470,7 +470,7 @@ def test_invalid_card_entry_carries_its_error_type_and_required_is_unchanged(
     for earlier_item, earlier_digits in before:
         flow.key(earlier_item, earlier_digits)
     capture_fields = as_dict(flow.capture(item))
-    fields = as_dict(flow.enter(digits))
+    fields = as_dict(flow.key_in(digits))
     assert fields["ErrorType"] == error_type
     assert fields["Capture"] == item
     assert fields["PartialResult"] == "false"
@@ -507,23 +507,23 @@ def test_invalid_ach_entry_carries_its_error_type(item: str, digits: str, error_
 def test_error_type_clears_on_the_next_event() -> None:
     flow = Flow(CHARGE)
     assert as_dict(flow.key("expiration-date", "1320"))["ErrorType"] == "invalid-date"
-    assert as_dict(flow.enter(EXPIRY))["ErrorType"] == ""
+    assert as_dict(flow.key_in(EXPIRY))["ErrorType"] == ""
 
 
 def test_partial_card_entries_show_the_partial_masked_value() -> None:
     flow = Flow(CHARGE)
     flow.capture("payment-card-number")
-    fields = as_dict(flow.enter("4242", partial=True))
+    fields = as_dict(flow.key_in("4242", partial=True))
     assert fields["PartialResult"] == "true"
     assert fields["Capture"] == "payment-card-number"
     assert fields["Required"] == CARD_ORDER
     assert fields["ErrorType"] == ""
     assert fields["PaymentCardNumber"] == "xxxx"
     assert fields["PaymentCardType"] == ""
-    fields = as_dict(flow.enter("42424242", partial=True))
+    fields = as_dict(flow.key_in("42424242", partial=True))
     assert fields["PartialResult"] == "true"
     assert fields["PaymentCardNumber"] == "xxxx4242"
-    fields = as_dict(flow.enter(VISA))
+    fields = as_dict(flow.key_in(VISA))
     assert fields["PartialResult"] == "false"
     assert fields["PaymentCardNumber"] == "xxxxxxxxxxxx4242"
     assert fields["Required"] == "expiration-date,security-code,postal-code"
@@ -541,7 +541,7 @@ def test_partial_clear_entries_are_shown_as_keyed(
 ) -> None:
     flow = Flow(CHARGE)
     flow.capture(item)
-    fields = as_dict(flow.enter(digits, partial=True))
+    fields = as_dict(flow.key_in(digits, partial=True))
     assert fields["PartialResult"] == "true"
     assert fields[field] == shown
 
@@ -550,7 +550,7 @@ def test_partial_security_code_is_all_masked() -> None:
     flow = Flow(CHARGE)
     flow.key("payment-card-number", VISA)
     flow.capture("security-code")
-    fields = as_dict(flow.enter("12", partial=True))
+    fields = as_dict(flow.key_in("12", partial=True))
     assert fields["SecurityCode"] == "xx"
     assert fields["PartialResult"] == "true"
 
@@ -558,17 +558,17 @@ def test_partial_security_code_is_all_masked() -> None:
 def test_partial_ach_entries_show_the_partial_masked_value() -> None:
     flow = Flow(ACH_CHARGE)
     flow.capture("bank-account-number")
-    assert as_dict(flow.enter("12", partial=True))["BankAccountNumber"] == "**"
-    assert as_dict(flow.enter("12345", partial=True))["BankAccountNumber"] == "***45"
+    assert as_dict(flow.key_in("12", partial=True))["BankAccountNumber"] == "**"
+    assert as_dict(flow.key_in("12345", partial=True))["BankAccountNumber"] == "***45"
     flow.capture("bank-routing-number")
-    assert as_dict(flow.enter("1210", partial=True))["BankRoutingNumber"] == "1210"
+    assert as_dict(flow.key_in("1210", partial=True))["BankRoutingNumber"] == "1210"
 
 
 def test_partial_reentry_replaces_the_captured_value_only_while_typing() -> None:
     flow = Flow(CHARGE)
     flow.key("payment-card-number", VISA)
     flow.capture("payment-card-number")
-    fields = as_dict(flow.enter("55555", partial=True))
+    fields = as_dict(flow.key_in("55555", partial=True))
     assert fields["PaymentCardNumber"] == "x5555"
     # The entry is not yet accepted: Required and the brand are those of the first card.
     assert fields["Required"] == "expiration-date,security-code,postal-code"
@@ -589,14 +589,14 @@ def test_matcher_entries() -> None:
     flow = Flow(replace(CHARGE, require_matching_inputs=("payment-card-number",)))
     flow.key("payment-card-number", VISA)
     flow.capture("payment-card-number-matcher")
-    fields = as_dict(flow.enter("4242", partial=True))
+    fields = as_dict(flow.key_in("4242", partial=True))
     assert fields["Capture"] == "payment-card-number-matcher"
     assert fields["PaymentCardNumber"] == "xxxx"  # the partial second entry, in its base field
-    fields = as_dict(flow.enter("4000056655665556"))
+    fields = as_dict(flow.key_in("4000056655665556"))
     assert fields["ErrorType"] == "input-matching-failed"
     assert fields["PaymentCardNumber"] == "xxxxxxxxxxxx4242"
     assert "payment-card-number-matcher" in fields["Required"].split(",")
-    fields = as_dict(flow.enter(VISA))
+    fields = as_dict(flow.key_in(VISA))
     assert fields["ErrorType"] == ""
     assert fields["Required"] == "expiration-date,security-code,postal-code"
     assert fields["PaymentCardNumber"] == "xxxxxxxxxxxx4242"
@@ -721,7 +721,7 @@ def _do_hang_up(flow: Flow) -> Params:
 
 def _do_star(flow: Flow) -> Params:
     flow.capture("postal-code")
-    return flow.enter("*")
+    return flow.key_in("*")
 
 
 @pytest.mark.parametrize(
@@ -776,9 +776,9 @@ def _every_kind_of_flow() -> list[Flow]:
     flows = []
     flow = Flow(CHARGE)
     flow.capture("payment-card-number")
-    flow.enter("4242", partial=True)
-    flow.enter("4242424242424241")
-    flow.enter(VISA)
+    flow.key_in("4242", partial=True)
+    flow.key_in("4242424242424241")
+    flow.key_in(VISA)
     flow.key_card()
     flow.complete()
     flows.append(flow)
@@ -789,8 +789,8 @@ def _every_kind_of_flow() -> list[Flow]:
     flow = Flow(ACH_CHARGE)
     flow.key("bank-routing-number", ROUTING)
     flow.capture("bank-account-number")
-    flow.enter("12", partial=True)
-    flow.enter("*")
+    flow.key_in("12", partial=True)
+    flow.key_in("*")
     flows.append(flow)
     return flows
 
@@ -845,11 +845,11 @@ def test_no_callback_leaks_the_card_number(
     assert cards.card_brand(number) == "visa"
     flow = Flow(CHARGE if charging else TOKENIZE)
     flow.capture("payment-card-number")
-    flow.enter(number[:split], partial=True)
-    flow.enter(number)
+    flow.key_in(number[:split], partial=True)
+    flow.key_in(number)
     flow.capture("security-code")
-    flow.enter(security_code[:2], partial=True)
-    flow.enter(security_code)
+    flow.key_in(security_code[:2], partial=True)
+    flow.key_in(security_code)
     # Postal code and expiry without a run of 5 digits, so any such run would be a leak.
     flow.key("postal-code", "K1A0B1")
     flow.key("expiration-date", EXPIRY)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import sqlite3
@@ -24,17 +23,19 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote_plus, urljoin, urlsplit
 
 import httpx
 
 from emulator.callbacks.signing import compute_signature
 from emulator.callbacks.transport import CallbackTransport
-from emulator.clock import Clock, format_iso_ms
+from emulator.clock import Clock
+from emulator.store import accounts, calls
+from emulator.store import callbacks as rows
+from emulator.store.callbacks import CallbackRecord, PendingCallback
 from emulator.store.db import Database
 
-__all__ = ["Outbox", "OutboxSettings", "PendingCallback", "enqueue", "form_body"]
+__all__ = ["Outbox", "OutboxSettings", "form_body"]
 
 logger = logging.getLogger("emulator.callbacks")
 
@@ -44,56 +45,11 @@ CACHE_SIZE = 4096  # entries per look-up cache (URLs, call URLs, tokens): bounde
 
 
 @dataclass(frozen=True, slots=True)
-class PendingCallback:
-    id: int
-    payment_sid: str
-    account_sid: str
-    call_sid: str
-    url: str
-    params: tuple[tuple[str, str], ...]
-    idempotency_token: str
-
-
-@dataclass(frozen=True, slots=True)
 class OutboxSettings:
     timeout_s: float = 15.0
     retries: int = 0
     backoff_ms: int = 1000
     base_url: str | None = None  # for relative StatusCallbacks on calls without a URL
-
-
-def enqueue(
-    conn: sqlite3.Connection,
-    *,
-    payment_sid: str,
-    account_sid: str,
-    call_sid: str,
-    event: str,
-    url: str,
-    params: Sequence[tuple[str, str]],
-    idempotency_token: str,
-    now_ms: int,
-) -> PendingCallback:
-    """Insert a callback row in the current transaction; hand it to the worker after commit."""
-    cursor = conn.execute(
-        "INSERT INTO callbacks (payment_sid, account_sid, call_sid, event, url, params,"
-        " idempotency_token, state, attempts, created_at_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
-        (
-            payment_sid,
-            account_sid,
-            call_sid,
-            event,
-            url,
-            json.dumps(params, separators=(",", ":")),
-            idempotency_token,
-            now_ms,
-        ),
-    )
-    assert cursor.lastrowid is not None
-    return PendingCallback(
-        cursor.lastrowid, payment_sid, account_sid, call_sid, url, tuple(params), idempotency_token
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,14 +91,11 @@ class Outbox:
     # --- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        rows = self._db.conn.execute(
-            "SELECT id, payment_sid, account_sid, call_sid, url, params, idempotency_token"
-            " FROM callbacks WHERE state = 'pending' ORDER BY id"
-        ).fetchall()
-        for row in rows:
-            self.add(_pending_from_row(row))
-        if rows:
-            logger.info("resuming %d pending callback deliveries", len(rows))
+        pending = rows.pending(self._db.conn)
+        for callback in pending:
+            self._add(callback)
+        if pending:
+            logger.info("resuming %d pending callback deliveries", len(pending))
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -161,7 +114,34 @@ class Outbox:
 
     # --- delivery ----------------------------------------------------------------------------
 
-    def add(self, pending: PendingCallback) -> None:
+    def enqueue(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        payment_sid: str,
+        account_sid: str,
+        call_sid: str,
+        event: str,
+        url: str,
+        params: Sequence[tuple[str, str]],
+        idempotency_token: str,
+        now_ms: int,
+    ) -> None:
+        """Write a callback row in the current transaction; deliver it once that commits."""
+        pending = rows.insert(
+            conn,
+            payment_sid=payment_sid,
+            account_sid=account_sid,
+            call_sid=call_sid,
+            event=event,
+            url=url,
+            params=params,
+            idempotency_token=idempotency_token,
+            now_ms=now_ms,
+        )
+        self._db.after_commit(lambda: self._add(pending))
+
+    def _add(self, pending: PendingCallback) -> None:
         """Queue a committed callback; its session's deliveries run one at a time, in order."""
         queue = self._queues.get(pending.payment_sid)
         if queue is None:
@@ -208,10 +188,8 @@ class Outbox:
         if pending.call_sid not in self._call_urls:
             if len(self._call_urls) >= CACHE_SIZE:
                 self._call_urls.clear()
-            row = self._db.conn.execute(
-                "SELECT url FROM calls WHERE sid = ?", (pending.call_sid,)
-            ).fetchone()
-            self._call_urls[pending.call_sid] = row[0] if row else None
+            call = calls.get(self._db.conn, pending.call_sid)
+            self._call_urls[pending.call_sid] = call.url if call else None
         base = self._call_urls[pending.call_sid] or self._settings.base_url
         if not base:
             return None, (
@@ -255,14 +233,12 @@ class Outbox:
     def _token(self, account_sid: str) -> str | None:
         token = self._tokens.get(account_sid)
         if token is None:
-            row = self._db.conn.execute(
-                "SELECT auth_token FROM accounts WHERE sid = ?", (account_sid,)
-            ).fetchone()
-            if row is None:
+            token = accounts.auth_token(self._db.conn, account_sid)
+            if token is None:
                 return None
             if len(self._tokens) >= CACHE_SIZE:
                 self._tokens.clear()
-            token = self._tokens[account_sid] = row[0]
+            self._tokens[account_sid] = token
         return token
 
     def _url(self, url: str) -> httpx.URL:
@@ -287,29 +263,16 @@ class Outbox:
             )
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO callback_attempts (callback_id, url, headers, status_code,"
-                " duration_ms, error, attempted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    pending.id,
-                    outcome.url,
-                    json.dumps(outcome.headers),
-                    outcome.status_code,
-                    round(outcome.duration_ms, 3),
-                    outcome.error,
-                    now,
-                ),
-            )
-            conn.execute(
-                "UPDATE callbacks SET state = ?, attempts = attempts + 1, status_code = ?,"
-                " error = ?, delivered_at_ms = ? WHERE id = ?",
-                (
-                    state,
-                    outcome.status_code,
-                    outcome.error,
-                    now if outcome.delivered else None,
-                    pending.id,
-                ),
+            rows.record_attempt(
+                conn,
+                pending.id,
+                url=outcome.url,
+                headers=outcome.headers,
+                status_code=outcome.status_code,
+                duration_ms=round(outcome.duration_ms, 3),
+                error=outcome.error,
+                state=state,
+                now_ms=now,
             )
 
         with contextlib.suppress(sqlite3.Error):  # a reset may have wiped the row meanwhile
@@ -319,59 +282,33 @@ class Outbox:
 
     # --- what the control plane sees -----------------------------------------------------
 
-    def find(self, filters: Mapping[str, str | None]) -> list[dict[str, Any]]:
-        where, args = [], []
-        for column in ("id", "payment_sid", "call_sid", "account_sid"):
-            value = filters.get(column)
-            if value:
-                where.append(f"c.{column} = ?")
-                args.append(value)
-        rows = self._db.conn.execute(
-            "SELECT c.id, c.payment_sid, c.account_sid, c.call_sid, c.event, c.url, c.params,"
-            " c.idempotency_token, c.state, c.attempts, c.status_code, c.error, c.created_at_ms,"
-            " c.delivered_at_ms, a.url, a.headers FROM callbacks c LEFT JOIN callback_attempts a"
-            " ON a.id = (SELECT max(id) FROM callback_attempts WHERE callback_id = c.id)"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY c.id",
-            args,
-        ).fetchall()
-        return [_view(row) for row in rows]
+    def find(self, filters: Mapping[str, str | int | None]) -> list[CallbackRecord]:
+        return rows.find(self._db.conn, filters)
 
     async def wait_for(
-        self, filters: Mapping[str, str | None], count: int, timeout_s: float
-    ) -> list[dict[str, Any]]:
+        self, filters: Mapping[str, str | int | None], count: int, timeout_s: float
+    ) -> list[CallbackRecord]:
         """The callbacks matching ``filters`` once ``count`` of them were attempted, or when
         ``timeout_s`` runs out, whichever comes first."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         async with self._attempted:
             while True:
-                callbacks = self.find(filters)
-                if sum(1 for c in callbacks if c["attempts"] > 0) >= count:
-                    return callbacks
+                found = self.find(filters)
+                if sum(1 for c in found if c.attempts > 0) >= count:
+                    return found
                 remaining = deadline - asyncio.get_running_loop().time()
                 if remaining <= 0:
-                    return callbacks
+                    return found
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._attempted.wait(), remaining)
 
-    async def redeliver(self, callback_id: int) -> dict[str, Any] | None:
+    async def redeliver(self, callback_id: int) -> CallbackRecord | None:
         """Queue a callback again (after the ones pending for its session)."""
-
-        def reopen(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
-            row = conn.execute(
-                "SELECT id, payment_sid, account_sid, call_sid, url, params, idempotency_token"
-                " FROM callbacks WHERE id = ?",
-                (callback_id,),
-            ).fetchone()
-            if row is not None:
-                conn.execute("UPDATE callbacks SET state = 'pending' WHERE id = ?", (callback_id,))
-            return tuple(row) if row is not None else None
-
-        row = await self._db.write(reopen)
-        if row is None:
+        pending = await self._db.write(lambda conn: rows.reopen(conn, callback_id))
+        if pending is None:
             return None
-        self.add(_pending_from_row(row))
-        return self.find({"id": str(callback_id)})[0]
+        self._add(pending)
+        return self.find({"id": callback_id})[0]
 
 
 _NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.~-]*")
@@ -387,47 +324,3 @@ def form_body(params: Sequence[tuple[str, str]]) -> bytes:
         + (value if _NEEDS_NO_QUOTING.fullmatch(value) else quote_plus(value))
         for name, value in params
     ).encode()
-
-
-def _pending_from_row(row: Sequence[Any]) -> PendingCallback:
-    callback_id, payment_sid, account_sid, call_sid, url, params, token = row
-    pairs = tuple((name, value) for name, value in json.loads(params))
-    return PendingCallback(callback_id, payment_sid, account_sid, call_sid, url, pairs, token)
-
-
-def _view(row: Sequence[Any]) -> dict[str, Any]:
-    (
-        callback_id,
-        payment_sid,
-        account_sid,
-        call_sid,
-        event,
-        url,
-        params,
-        token,
-        state,
-        attempts,
-        status_code,
-        error,
-        created_at_ms,
-        delivered_at_ms,
-        attempt_url,
-        attempt_headers,
-    ) = row
-    return {
-        "id": callback_id,
-        "payment_sid": payment_sid,
-        "account_sid": account_sid,
-        "call_sid": call_sid,
-        "event": event,
-        "url": attempt_url or url,
-        "params": dict(json.loads(params)),
-        "headers": json.loads(attempt_headers) if attempt_headers else {},
-        "idempotency_token": token,
-        "state": state,
-        "attempts": attempts,
-        "status_code": status_code,
-        "error": error,
-        "created_at": format_iso_ms(created_at_ms),
-        "delivered_at": format_iso_ms(delivered_at_ms) if delivered_at_ms else None,
-    }

@@ -10,15 +10,9 @@ real payloads.
 from __future__ import annotations
 
 from emulator.clock import format_iso_ms
-from emulator.payments.machine import (
-    ACH_DEBIT,
-    MATCHER_SUFFIX,
-    Event,
-    EventKind,
-    Session,
-    required,
-)
+from emulator.payments.machine import Event, EventKind, Session, required
 from emulator.payments.model import SessionRecord
+from emulator.payments.vocabulary import ACH_DEBIT, MATCHER_SUFFIX
 
 __all__ = ["BANK_FIELDS", "CARD_FIELDS", "build"]
 
@@ -36,7 +30,7 @@ BANK_FIELDS = {
     "bank-account-number": "BankAccountNumber",
 }
 
-_CAPTURE_EVENTS = (EventKind.CAPTURE, EventKind.INPUT)
+_CAPTURE_EVENTS = (EventKind.CAPTURE, EventKind.KEY_IN)
 _END_EVENTS = (EventKind.COMPLETE, EventKind.CANCEL, EventKind.HANG_UP, EventKind.STAR)
 
 

@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emulator import __version__
 from emulator.accounts import NotAMainAccount, UnknownAccount
-from emulator.clock import format_iso_ms
-from emulator.control.deps import EmulatorDep
+from emulator.clock import Clock, format_iso_ms
+from emulator.control.deps import (
+    AccountsDep,
+    ClockDep,
+    FaultsDep,
+    JournalDep,
+    OutboxDep,
+    PaymentsDep,
+    ResetterDep,
+)
+from emulator.control.views import callback_view, session_view
+from emulator.faults import Action
 from emulator.payments.caller import InvalidScript
 from emulator.payments.machine import NothingToCapture
-from emulator.payments.service import UnknownResource
-
-if TYPE_CHECKING:
-    from emulator.app import Emulator
+from emulator.payments.service import PaymentService, UnknownResource
+from emulator.payments.vocabulary import CallerMode
 
 __all__ = ["router"]
 
@@ -60,12 +68,12 @@ async def health() -> Health:
 
 @router.post("/reset")
 async def reset(
-    emulator: EmulatorDep,
+    resetter: ResetterDep,
     account_sid: Annotated[str | None, Query(pattern=ACCOUNT_SID)] = None,
 ) -> dict[str, str]:
     """Wipe all state and reload the fixtures; with ``account_sid``, only that account's data."""
     try:
-        await emulator.reset(account_sid)
+        await resetter.reset(account_sid)
     except UnknownAccount:
         raise HTTPException(404, f"account {account_sid} does not exist") from None
     return {"status": "reset", "scope": account_sid or "all"}
@@ -73,12 +81,12 @@ async def reset(
 
 @router.post("/accounts", status_code=201)
 async def create_account(
-    emulator: EmulatorDep, request: NewAccountRequest | None = None
+    accounts: AccountsDep, request: NewAccountRequest | None = None
 ) -> NewAccountResponse:
     """A fresh account with random credentials (a subaccount when a parent is named)."""
     request = request or NewAccountRequest()
     try:
-        account = await emulator.accounts.create(request.parent_account_sid, request.friendly_name)
+        account = await accounts.create(request.parent_account_sid, request.friendly_name)
     except UnknownAccount:
         raise HTTPException(404, f"account {request.parent_account_sid} does not exist") from None
     except NotAMainAccount:
@@ -96,14 +104,14 @@ async def create_account(
 
 @router.get("/requests")
 async def requests(
-    emulator: EmulatorDep,
+    journal: JournalDep,
     account_sid: str | None = None,
     call_sid: str | None = None,
     payment_sid: str | None = None,
     status: int | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """The API requests received (newest last), optionally filtered."""
-    entries = emulator.journal.query(account_sid, call_sid, payment_sid, status)
+    entries = journal.query(account_sid, call_sid, payment_sid, status)
     return {"requests": [entry.as_dict() for entry in entries]}
 
 
@@ -114,7 +122,7 @@ class NewCallRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_sid: str = Field(pattern=ACCOUNT_SID)
-    caller: Literal["auto", "manual"] | None = None
+    caller: CallerMode | None = None
     script: dict[str, str] = Field(default_factory=dict)
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
@@ -127,7 +135,7 @@ class NewCallResponse(BaseModel):
     url: str | None
 
 
-class InputRequest(BaseModel):
+class KeyInRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     digits: str = Field(min_length=1, max_length=64)
@@ -135,10 +143,10 @@ class InputRequest(BaseModel):
 
 
 @router.post("/calls", status_code=201)
-async def create_call(emulator: EmulatorDep, request: NewCallRequest) -> NewCallResponse:
+async def create_call(payments: PaymentsDep, request: NewCallRequest) -> NewCallResponse:
     """A new in-progress call with a simulated caller (``auto`` or ``manual``) and its script."""
     try:
-        call = await emulator.payments.create_call(
+        call = await payments.create_call(
             request.account_sid, request.caller, request.script, request.url
         )
     except UnknownResource as exc:
@@ -155,38 +163,38 @@ async def create_call(emulator: EmulatorDep, request: NewCallRequest) -> NewCall
 
 
 @router.post("/calls/{call_sid}/hangup")
-async def hang_up(emulator: EmulatorDep, call_sid: str) -> dict[str, str]:
+async def hang_up(payments: PaymentsDep, call_sid: str) -> dict[str, str]:
     """End the call; a session still active on it ends with ``caller-hung-up``."""
     try:
-        call = await emulator.payments.hang_up(call_sid)
+        call = await payments.hang_up(call_sid)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     return {"call_sid": call.sid, "status": call.status}
 
 
 @router.post("/payments/{payment_sid}/input")
-async def key_in(emulator: EmulatorDep, payment_sid: str, request: InputRequest) -> dict[str, Any]:
+async def key_in(payments: PaymentsDep, payment_sid: str, request: KeyInRequest) -> dict[str, Any]:
     """The caller keys digits into the item being captured (``*`` ends the session)."""
     try:
-        await emulator.payments.enter(payment_sid, request.digits, request.partial)
+        await payments.key_in(payment_sid, request.digits, request.partial)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     except NothingToCapture:
         raise HTTPException(409, f"nothing is being captured on {payment_sid}") from None
-    return _session_view(emulator, payment_sid)
+    return _session_view(payments, payment_sid)
 
 
 @router.get("/payments/{payment_sid}")
-async def payment(emulator: EmulatorDep, payment_sid: str) -> dict[str, Any]:
+async def payment(payments: PaymentsDep, payment_sid: str) -> dict[str, Any]:
     """Where a session has got to: state, item being captured, what is missing, history."""
-    return _session_view(emulator, payment_sid)
+    return _session_view(payments, payment_sid)
 
 
-def _session_view(emulator: Emulator, payment_sid: str) -> dict[str, Any]:
-    view = emulator.payments.view(payment_sid)
-    if view is None:
+def _session_view(payments: PaymentService, payment_sid: str) -> dict[str, Any]:
+    record = payments.session(payment_sid)
+    if record is None:
         raise HTTPException(404, f"payment session {payment_sid} does not exist")
-    return view
+    return session_view(record, payments.history(payment_sid))
 
 
 # --- callbacks ---------------------------------------------------------------------------
@@ -194,7 +202,7 @@ def _session_view(emulator: Emulator, payment_sid: str) -> dict[str, Any]:
 
 @router.get("/callbacks")
 async def callbacks(
-    emulator: EmulatorDep,
+    outbox: OutboxDep,
     payment_sid: str | None = None,
     call_sid: str | None = None,
     account_sid: str | None = None,
@@ -204,19 +212,19 @@ async def callbacks(
     """The StatusCallbacks, in order; ``wait_for=N`` waits until N of them were attempted."""
     filters = {"payment_sid": payment_sid, "call_sid": call_sid, "account_sid": account_sid}
     if wait_for:
-        found = await emulator.outbox.wait_for(filters, wait_for, timeout_s)
+        found = await outbox.wait_for(filters, wait_for, timeout_s)
     else:
-        found = emulator.outbox.find(filters)
-    return {"callbacks": found}
+        found = outbox.find(filters)
+    return {"callbacks": [callback_view(callback) for callback in found]}
 
 
 @router.post("/callbacks/{callback_id}/redeliver")
-async def redeliver(emulator: EmulatorDep, callback_id: int) -> dict[str, Any]:
+async def redeliver(outbox: OutboxDep, callback_id: int) -> dict[str, Any]:
     """Send a callback again (after what is pending for its session)."""
-    view = await emulator.outbox.redeliver(callback_id)
-    if view is None:
+    callback = await outbox.redeliver(callback_id)
+    if callback is None:
         raise HTTPException(404, f"callback {callback_id} does not exist")
-    return view
+    return callback_view(callback)
 
 
 # --- faults ------------------------------------------------------------------------------
@@ -225,7 +233,7 @@ async def redeliver(emulator: EmulatorDep, callback_id: int) -> dict[str, Any]:
 class FaultRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["error", "delay", "drop"]
+    action: Action
     method: str | None = Field(default=None, pattern=r"^[A-Za-z]+$")
     path: str | None = None  # a regular expression, searched in the request path
     account_sid: str | None = Field(default=None, pattern=ACCOUNT_SID)
@@ -248,20 +256,20 @@ class FaultRequest(BaseModel):
 
 
 @router.post("/faults", status_code=201)
-async def add_fault(emulator: EmulatorDep, request: FaultRequest) -> dict[str, Any]:
+async def add_fault(faults: FaultsDep, request: FaultRequest) -> dict[str, Any]:
     """A rule answering matching Twilio requests with an error, a delay or a dropped connection."""
-    return emulator.faults.add(**request.model_dump()).view()
+    return faults.add(**request.model_dump()).view()
 
 
 @router.get("/faults")
-async def faults(emulator: EmulatorDep) -> dict[str, list[dict[str, Any]]]:
+async def list_faults(faults: FaultsDep) -> dict[str, list[dict[str, Any]]]:
     """The rules, with how often each fired."""
-    return {"faults": [rule.view() for rule in emulator.faults.rules()]}
+    return {"faults": [rule.view() for rule in faults.rules()]}
 
 
 @router.delete("/faults")
-async def clear_faults(emulator: EmulatorDep) -> dict[str, list[dict[str, Any]]]:
-    emulator.faults.clear()
+async def clear_faults(faults: FaultsDep) -> dict[str, list[dict[str, Any]]]:
+    faults.clear()
     return {"faults": []}
 
 
@@ -276,25 +284,25 @@ class ClockRequest(BaseModel):
     reset: bool = False
 
 
-def _clock_view(emulator: Emulator) -> dict[str, Any]:
-    return {"now": format_iso_ms(emulator.clock.now_ms()), "frozen": emulator.clock.frozen}
+def _clock_view(clock: Clock) -> dict[str, Any]:
+    return {"now": format_iso_ms(clock.now_ms()), "frozen": clock.frozen}
 
 
 @router.get("/clock")
-async def clock(emulator: EmulatorDep) -> dict[str, Any]:
-    return _clock_view(emulator)
+async def read_clock(clock: ClockDep) -> dict[str, Any]:
+    return _clock_view(clock)
 
 
 @router.post("/clock")
-async def set_clock(emulator: EmulatorDep, request: ClockRequest) -> dict[str, Any]:
+async def set_clock(clock: ClockDep, request: ClockRequest) -> dict[str, Any]:
     """Freeze the clock at a moment, move it on, or give it back to real time."""
     if request.reset:
-        emulator.clock.reset()
+        clock.reset()
     if request.freeze_at is not None:
         moment = request.freeze_at
         if moment.tzinfo is None:
             raise HTTPException(400, "freeze_at needs a time zone, e.g. 2030-01-01T00:00:00Z")
-        emulator.clock.freeze_at(moment)
+        clock.freeze_at(moment)
     if request.advance_seconds is not None:
-        emulator.clock.advance(request.advance_seconds)
-    return _clock_view(emulator)
+        clock.advance(request.advance_seconds)
+    return _clock_view(clock)

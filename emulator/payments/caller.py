@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from emulator.payments import cards
-from emulator.payments.machine import CAPTURE_ITEMS, MATCHER_SUFFIX
+from emulator.payments.vocabulary import CAPTURE_ITEMS, KEYPAD_PATTERN, MATCHER_SUFFIX
 
-__all__ = ["CALLER_MODES", "CallerDefaults", "CallerScripts", "InvalidScript"]
+__all__ = ["CallerDefaults", "CallerScripts", "InvalidScript"]
 
-CALLER_MODES = ("auto", "manual")
-KEYPAD = re.compile(r"[0-9A-Za-z*#]{1,32}")
+KEYPAD = re.compile(KEYPAD_PATTERN)
 
 
 class InvalidScript(ValueError):

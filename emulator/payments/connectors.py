@@ -21,11 +21,10 @@ from emulator.errors import (
     ConnectorPaymentMethodUnsupported,
     ConnectorTokenTypeUnsupported,
 )
-from emulator.payments.machine import ACH_DEBIT, Result, Settlement
+from emulator.payments.machine import Result, Settlement
+from emulator.payments.vocabulary import ACH_DEBIT, PAYMENT_METHODS, TOKEN_TYPES
 
 __all__ = ["DEFAULT_CONNECTOR", "Connector", "check_request", "settle"]
-
-ALL_TOKEN_TYPES: Final = ("one-time", "reusable", "payment-method")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +33,8 @@ class Connector:
     charge: bool = True
     tokenize: bool = True
     currencies: tuple[str, ...] | None = None  # None: any currency
-    payment_methods: tuple[str, ...] = ("credit-card", "ach-debit")
-    token_types: tuple[str, ...] = ALL_TOKEN_TYPES
+    payment_methods: tuple[str, ...] = PAYMENT_METHODS
+    token_types: tuple[str, ...] = TOKEN_TYPES
 
 
 DEFAULT_CONNECTOR: Final = Connector("Default")

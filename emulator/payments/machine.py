@@ -27,18 +27,22 @@ from emulator.errors import (
     RequiredInformationIncomplete,
 )
 from emulator.payments import cards
+from emulator.payments.vocabulary import (
+    ACH_DEBIT,
+    BANK_ITEMS,
+    CAPTURE_ITEMS,
+    CARD_ITEMS,
+    CREDIT_CARD,
+    MATCHER_SUFFIX,
+)
 
 __all__ = [
-    "BANK_ITEMS",
-    "CAPTURE_ITEMS",
-    "CARD_ITEMS",
-    "MATCHER_SUFFIX",
     "STAR",
     "Captured",
-    "Entry",
     "ErrorType",
     "Event",
     "EventKind",
+    "KeyedDigits",
     "NothingToCapture",
     "Result",
     "Session",
@@ -48,19 +52,12 @@ __all__ = [
     "cancel",
     "capture",
     "complete",
-    "enter",
     "hang_up",
+    "key_in",
     "required",
     "start",
 ]
 
-CARD_ITEMS: Final = ("payment-card-number", "expiration-date", "security-code", "postal-code")
-BANK_ITEMS: Final = ("bank-routing-number", "bank-account-number")
-MATCHER_SUFFIX: Final = "-matcher"
-CAPTURE_ITEMS: Final = (*CARD_ITEMS, *BANK_ITEMS, *(i + MATCHER_SUFFIX for i in CARD_ITEMS))
-
-CREDIT_CARD: Final = "credit-card"
-ACH_DEBIT: Final = "ach-debit"
 STAR: Final = "*"
 
 
@@ -99,7 +96,7 @@ class ErrorType(StrEnum):
 class EventKind(StrEnum):
     CREATE = "create"
     CAPTURE = "capture"
-    INPUT = "input"
+    KEY_IN = "key-in"
     COMPLETE = "complete"
     CANCEL = "cancel"
     HANG_UP = "hang-up"
@@ -157,11 +154,11 @@ class Settlement:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class KeyedDigits:
     """Digits keyed by the caller for the item being captured.
 
     ``digits`` is the whole entry so far; ``partial`` is true while the caller is still typing.
-    ``fingerprint`` is a keyed hash of the digits, made by the caller of :func:`enter`.
+    ``fingerprint`` is a keyed hash of the digits, made by the caller of :func:`key_in`.
     """
 
     digits: str
@@ -264,7 +261,7 @@ def hang_up(session: Session) -> tuple[Session, Event] | None:
     return done, Event(EventKind.HANG_UP)
 
 
-def enter(session: Session, entry: Entry, today: date) -> tuple[Session, Event]:
+def key_in(session: Session, entry: KeyedDigits, today: date) -> tuple[Session, Event]:
     """The caller keys digits into the item being captured (``*`` ends the session)."""
     item = session.capturing
     if session.state is not State.ACTIVE or item is None:
@@ -279,12 +276,12 @@ def enter(session: Session, entry: Entry, today: date) -> tuple[Session, Event]:
         return done, Event(EventKind.STAR, item=item)
     if entry.partial:
         return session, Event(
-            EventKind.INPUT, item=item, partial=True, value=_mask(item, entry.digits)
+            EventKind.KEY_IN, item=item, partial=True, value=_mask(item, entry.digits)
         )
     error = _check(session, item, entry, today)
     if error is not None:
-        return session, Event(EventKind.INPUT, item=item, error_type=error)
-    return _accept(session, item, entry), Event(EventKind.INPUT, item=item)
+        return session, Event(EventKind.KEY_IN, item=item, error_type=error)
+    return _accept(session, item, entry), Event(EventKind.KEY_IN, item=item)
 
 
 def _mask(item: str, digits: str) -> str:
@@ -298,7 +295,7 @@ def _mask(item: str, digits: str) -> str:
     return digits  # expiry, postal code and routing number are shown in clear
 
 
-def _check(session: Session, item: str, entry: Entry, today: date) -> ErrorType | None:
+def _check(session: Session, item: str, entry: KeyedDigits, today: date) -> ErrorType | None:
     digits, config = entry.digits, session.config
     if item.endswith(MATCHER_SUFFIX):
         first = session.captured.get(item.removesuffix(MATCHER_SUFFIX))
@@ -329,7 +326,7 @@ def _check(session: Session, item: str, entry: Entry, today: date) -> ErrorType 
     return None if valid else ErrorType.INVALID_BANK_ACCOUNT_NUMBER
 
 
-def _accept(session: Session, item: str, entry: Entry) -> Session:
+def _accept(session: Session, item: str, entry: KeyedDigits) -> Session:
     captured = dict(session.captured)
     matched = item in session.config.matching
     captured[item] = Captured(_mask(item, entry.digits), entry.fingerprint if matched else None)

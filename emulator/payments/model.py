@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from emulator.payments.machine import CREDIT_CARD, Session, SessionConfig
+from emulator.payments.machine import Session, SessionConfig
+from emulator.payments.vocabulary import CREDIT_CARD
 
 __all__ = ["DEFAULT_CARD_TYPES", "CreatePayment", "SessionRecord", "UpdatePayment"]
 

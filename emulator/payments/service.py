@@ -1,16 +1,14 @@
-"""Payments: one request, one transaction. Idempotency, the machine, the store, the outbox.
+"""Payments: the two Twilio requests and the caller's side, applied to stored sessions.
 
-``create`` and ``update`` (the Twilio endpoints) each run as one unit of the database's group
-commit: look up the IdempotencyKey (a stored answer is returned as it was, byte for byte),
-load what the request acts on, ask the machine for the next state, write the session, the
-callback the event causes and the idempotency record, and return the answer, which the
-caller gets only once all of it is committed.
+``create`` and ``update`` run inside a transaction that their caller opened (the Twilio edge
+wraps them with the IdempotencyKey's look-up and record, so that the state change and the
+answer are committed together): each loads what the request acts on, asks the machine for
+the next state, writes the session and the callback the event causes, and returns the
+session. Errors are the machine's and the connectors' :class:`~emulator.errors.TwilioError`
+subclasses, or :class:`UnknownResource` for a call or session that does not exist.
 
-The caller's side goes through the same path: keyed digits (``enter``), a hang-up, and the
-auto caller, which keys its scripted value shortly after each accepted Capture.
-
-A request arrives already parsed by the edge, or as the error its parsing raised: that error
-is an answer of the endpoint like any other, stored against the key.
+The caller's side (keyed digits, a hang-up, the auto caller, which keys its scripted value
+shortly after each accepted Capture) owns its transactions.
 """
 
 from __future__ import annotations
@@ -18,68 +16,40 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Final, Generic, TypeVar
 
 from emulator.callbacks import payloads
-from emulator.callbacks.outbox import Outbox, enqueue
-from emulator.clock import Clock, format_iso_ms
-from emulator.errors import (
-    ConnectorUnknown,
-    IdempotencyKeyReused,
-    InvalidCallState,
-    InvalidPayOperation,
-    ResourceNotFound,
-    TwilioError,
-)
+from emulator.callbacks.outbox import Outbox
+from emulator.clock import Clock
+from emulator.errors import ConnectorUnknown, InvalidCallState, InvalidPayOperation
 from emulator.ids import IdGenerator
 from emulator.payments import connectors, machine
-from emulator.payments.caller import CALLER_MODES, CallerScripts
+from emulator.payments.caller import CallerScripts
 from emulator.payments.model import CreatePayment, SessionRecord, UpdatePayment
-from emulator.store import calls, idempotency, sessions
+from emulator.payments.vocabulary import AUTO, CALLER_MODES, MATCHER_SUFFIX, CallerMode
+from emulator.store import accounts, calls, sessions
 from emulator.store import connectors as connector_store
+from emulator.store.callbacks import CallbackRecord
 from emulator.store.db import Database
-from emulator.twilio_api.render import Answer, payment_body
 
-__all__ = ["PaymentService", "Requested", "ServiceSettings", "UnknownResource"]
+__all__ = ["PaymentService", "ServiceSettings", "UnknownResource"]
 
 logger = logging.getLogger("emulator.payments")
 
-T = TypeVar("T")
-
-AUTO: Final = "auto"
-
 
 class UnknownResource(LookupError):
-    """The call, session or account a control-plane request names does not exist."""
-
-
-@dataclass(frozen=True, slots=True)
-class Requested(Generic[T]):
-    """What the edge hands over: the request's identity, and the request or its parse error."""
-
-    account_sid: str
-    path: str
-    idempotency_key: str
-    fingerprint: str
-    parsed: T | TwilioError
-
-    def request(self) -> T:
-        if isinstance(self.parsed, TwilioError):
-            raise self.parsed
-        return self.parsed
+    """The call, session or account a request names does not exist (or is another
+    account's)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
     strict_calls: bool = False
-    idempotency_ttl_ms: int = 24 * 3600 * 1000
-    caller: str = AUTO  # the default mode of a call's simulated caller
+    caller: CallerMode = AUTO  # the default mode of a call's simulated caller
     caller_delay_s: float = 0.05
 
 
@@ -103,148 +73,82 @@ class PaymentService:
         self._fingerprint_key = secrets.token_bytes(32)  # in memory only
         self._auto_tasks: set[asyncio.Task[None]] = set()
 
-    # --- the Twilio endpoints --------------------------------------------------------------
+    # --- the Twilio requests (inside the caller's transaction) ------------------------------
 
-    async def create(self, call_sid: str, requested: Requested[CreatePayment]) -> Answer:
-        return await self._idempotent(
-            requested, call_sid, lambda conn, now: self._create(conn, now, call_sid, requested)
-        )
-
-    async def update(
-        self, call_sid: str, payment_sid: str, requested: Requested[UpdatePayment]
-    ) -> Answer:
-        return await self._idempotent(
-            requested,
-            payment_sid,
-            lambda conn, now: self._update(conn, now, call_sid, payment_sid, requested),
-        )
-
-    async def _idempotent(
-        self,
-        requested: Requested[CreatePayment] | Requested[UpdatePayment],
-        scope_sid: str,
-        work: Callable[[sqlite3.Connection, int], Answer],
-    ) -> Answer:
-        key = requested.idempotency_key
-
-        def replay(conn: sqlite3.Connection, now: int) -> Answer | None:
-            not_before = now - self._settings.idempotency_ttl_ms
-            stored = idempotency.lookup(conn, requested.account_sid, scope_sid, key, not_before)
-            if stored is None:
-                return None
-            if stored.fingerprint != requested.fingerprint:
-                raise IdempotencyKeyReused(
-                    f"IdempotencyKey '{key}' was already used with different parameters"
-                )
-            return Answer(stored.status, stored.body)
-
-        def remember(conn: sqlite3.Connection, now: int, answer: Answer) -> Answer:
-            record = idempotency.StoredAnswer(requested.fingerprint, answer.status, answer.body)
-            idempotency.remember(conn, requested.account_sid, scope_sid, key, record, now)
-            return answer
-
-        def answering(
-            produce: Callable[[sqlite3.Connection, int], Answer],
-        ) -> Callable[[sqlite3.Connection], Answer]:
-            """A unit of work: the key's stored answer, else ``produce``'s, remembered."""
-
-            def unit(conn: sqlite3.Connection) -> Answer:
-                now = self._clock.now_ms()
-                return replay(conn, now) or remember(conn, now, produce(conn, now))
-
-            return unit
-
-        try:
-            return await self._db.write(answering(work))
-        except TwilioError as error:
-            if error.status >= 500 or isinstance(error, IdempotencyKeyReused):
-                raise
-            # The endpoint refused the request: what the work wrote is rolled back, and the
-            # refusal becomes the key's answer (written at once: nothing runs in between).
-            refusal = Answer(error.status, error.body())
-            return await self._db.write(answering(lambda conn, now: refusal))
-        except sqlite3.IntegrityError:
-            # Another process stored this key between our look-up and our insert: its
-            # answer is committed now, so a second pass replays it.
-            return await self._db.write(answering(work))
-
-    async def purge_expired_keys(self) -> int:
-        not_before = self._clock.now_ms() - self._settings.idempotency_ttl_ms
-        return await self._db.write(lambda conn: idempotency.purge(conn, not_before))
-
-    def _create(
+    def create(
         self,
         conn: sqlite3.Connection,
         now: int,
+        account_sid: str,
         call_sid: str,
-        requested: Requested[CreatePayment],
-    ) -> Answer:
-        account_sid = requested.account_sid
+        request: Callable[[], CreatePayment],
+    ) -> SessionRecord:
+        """Start a session on the call. ``request`` parses the request: it is called once the
+        call is known to exist, so that an unknown call is reported before a bad parameter."""
         call = calls.get(conn, call_sid)
         if call is None and not self._settings.strict_calls:
             call = calls.insert(conn, call_sid, account_sid, now)
         if call is None or call.account_sid != account_sid:
-            raise ResourceNotFound(requested.path)
+            raise UnknownResource(f"call {call_sid} does not exist")
         if call.status != calls.IN_PROGRESS:
             raise InvalidCallState(f"Invalid call state: call {call_sid} is {call.status}")
-        request = requested.request()
-        connector = connector_store.get(conn, account_sid, request.payment_connector)
+        create = request()
+        connector = connector_store.get(conn, account_sid, create.payment_connector)
         if connector is None:
             raise ConnectorUnknown(
                 f"Pay: Invalid paymentConnector attribute: no connector named"
-                f" '{request.payment_connector}' is installed"
+                f" '{create.payment_connector}' is installed"
             )
         connectors.check_request(
             connector,
-            request.payment_method,
-            request.charge_amount is not None,
-            request.currency,
-            request.token_type,
+            create.payment_method,
+            create.charge_amount is not None,
+            create.currency,
+            create.token_type,
         )
         if sessions.active_on_call(conn, call_sid):
             raise InvalidPayOperation(
                 "Pay: Invalid Operation: a payment session is already in progress on this call"
             )
-        session, event = machine.start(request.session_config())
+        session, event = machine.start(create.session_config())
         record = SessionRecord(
             sid=self._ids.sid("PK"),
             account_sid=account_sid,
             call_sid=call_sid,
-            request=request,
+            request=create,
             session=session,
-            status_callback=request.status_callback,
+            status_callback=create.status_callback,
             caller=call.caller or self._settings.caller,
             created_at_ms=now,
             updated_at_ms=now,
         )
         sessions.insert(conn, record)
         self._announce(conn, record, event, now)
-        return Answer(201, _body(record))
+        return record
 
-    def _update(
+    def update(
         self,
         conn: sqlite3.Connection,
         now: int,
+        account_sid: str,
         call_sid: str,
         payment_sid: str,
-        requested: Requested[UpdatePayment],
-    ) -> Answer:
+        request: Callable[[], UpdatePayment],
+    ) -> SessionRecord:
+        """Capture, complete or cancel. ``request`` parses the request: it is called once the
+        session is known to exist."""
         record = sessions.load(conn, payment_sid)
-        if (
-            record is None
-            or record.account_sid != requested.account_sid
-            or record.call_sid != call_sid
-        ):
-            raise ResourceNotFound(requested.path)
-        request = requested.request()
-        if request.capture is not None:
-            session, event = machine.capture(record.session, request.capture)
-        elif request.status == "complete":
+        if record is None or record.account_sid != account_sid or record.call_sid != call_sid:
+            raise UnknownResource(f"payment session {payment_sid} does not exist")
+        update = request()
+        if update.capture is not None:
+            session, event = machine.capture(record.session, update.capture)
+        elif update.status == "complete":
             session, event = machine.complete(record.session, self._settler(record))
         else:
             session, event = machine.cancel(record.session)
         record = replace(
-            record, session=session, status_callback=request.status_callback, updated_at_ms=now
+            record, session=session, status_callback=update.status_callback, updated_at_ms=now
         )
         sessions.save(conn, record)
         self._announce(conn, record, event, now)
@@ -253,7 +157,7 @@ class PaymentService:
             if record.caller == AUTO and event.item is not None:
                 item = event.item
                 self._db.after_commit(lambda: self._schedule_auto_entry(payment_sid, item))
-        return Answer(202, _body(record))
+        return record
 
     def _settler(self, record: SessionRecord) -> Callable[[machine.Session], machine.Settlement]:
         def settle(session: machine.Session) -> machine.Settlement:
@@ -270,12 +174,12 @@ class PaymentService:
     def _announce(
         self, conn: sqlite3.Connection, record: SessionRecord, event: machine.Event, now: int
     ) -> None:
-        """Write the callback ``event`` causes; the worker gets it once the commit is done.
+        """Write the callback ``event`` causes; the outbox delivers it once the commit is done.
 
         It goes to the StatusCallback of the latest accepted request of the session: the
         request that caused it, or for the caller's entries and hang-ups the last one before.
         """
-        pending = enqueue(
+        self._outbox.enqueue(
             conn,
             payment_sid=record.sid,
             account_sid=record.account_sid,
@@ -286,7 +190,6 @@ class PaymentService:
             idempotency_token=self._ids.token(),
             now_ms=now,
         )
-        self._db.after_commit(lambda: self._outbox.add(pending))
 
     # --- the caller's side -----------------------------------------------------------------
 
@@ -303,17 +206,14 @@ class PaymentService:
         now = self._clock.now_ms()
 
         def insert(conn: sqlite3.Connection) -> calls.CallRow:
-            if (
-                conn.execute("SELECT 1 FROM accounts WHERE sid = ?", (account_sid,)).fetchone()
-                is None
-            ):
+            if accounts.get(conn, account_sid) is None:
                 raise UnknownResource(f"account {account_sid} does not exist")
             return calls.insert(conn, call_sid, account_sid, now, url=url, caller=caller)
 
         self._scripts.set(call_sid, script)  # validates before anything is written
         return await self._db.write(insert)
 
-    async def enter(
+    async def key_in(
         self, payment_sid: str, digits: str, partial: bool, expected_item: str | None = None
     ) -> SessionRecord | None:
         """The caller keys ``digits`` into the item being captured.
@@ -337,8 +237,8 @@ class PaymentService:
             typed_item, typed = self._typed.get(payment_sid, ("", ""))
             so_far = typed if typed_item == item else ""
             whole = digits if digits == machine.STAR else so_far + digits
-            entry = machine.Entry(whole, partial, self._fingerprint(item or "", whole))
-            session, event = machine.enter(record.session, entry, self._clock.now().date())
+            keyed = machine.KeyedDigits(whole, partial, self._fingerprint(item or "", whole))
+            session, event = machine.key_in(record.session, keyed, self._clock.now().date())
             record = replace(record, session=session, updated_at_ms=now)
             sessions.save(conn, record)
             self._announce(conn, record, event, now)
@@ -353,7 +253,7 @@ class PaymentService:
     def _fingerprint(self, item: str, digits: str) -> str:
         """A keyed hash of an entry, so that a matched item can be compared with its first
         entry without storing the digits (the key never leaves this process)."""
-        message = (item.removesuffix(machine.MATCHER_SUFFIX) + ":" + digits).encode()
+        message = (item.removesuffix(MATCHER_SUFFIX) + ":" + digits).encode()
         return hmac.new(self._fingerprint_key, message, hashlib.sha256).hexdigest()[:32]
 
     async def hang_up(self, call_sid: str) -> calls.CallRow:
@@ -396,7 +296,7 @@ class PaymentService:
             record.call_sid, item, record.session.card_brand, self._clock.now().date()
         )
         try:
-            await self.enter(payment_sid, value, partial=False, expected_item=item)
+            await self.key_in(payment_sid, value, partial=False, expected_item=item)
         except (UnknownResource, machine.NothingToCapture):
             pass  # the session ended or was wiped meanwhile
         except Exception:
@@ -404,13 +304,10 @@ class PaymentService:
 
     def resume_auto_callers(self) -> int:
         """After a restart: key in what auto callers were about to key in."""
-        rows = self._db.conn.execute(
-            "SELECT sid, capturing FROM payment_sessions"
-            " WHERE state = 'active' AND caller = 'auto' AND capturing IS NOT NULL"
-        ).fetchall()
-        for sid, item in rows:
+        waiting = sessions.waiting_for_auto_caller(self._db.conn)
+        for sid, item in waiting:
             self._schedule_auto_entry(sid, item)
-        return len(rows)
+        return len(waiting)
 
     async def stop(self) -> None:
         for task in list(self._auto_tasks):
@@ -420,46 +317,11 @@ class PaymentService:
     def forget_typing(self) -> None:
         self._typed.clear()
 
-    # --- what the control plane sees -------------------------------------------------------
+    # --- reads -----------------------------------------------------------------------------
 
-    def view(self, payment_sid: str) -> dict[str, Any] | None:
-        record = sessions.load(self._db.conn, payment_sid)
-        if record is None:
-            return None
-        session = record.session
-        history = []
-        rows = self._db.conn.execute(
-            "SELECT event, params, created_at_ms FROM callbacks WHERE payment_sid = ? ORDER BY id",
-            (payment_sid,),
-        ).fetchall()
-        for event, params, created_at_ms in rows:
-            fields = dict(json.loads(params))
-            entry: dict[str, Any] = {"event": event, "at": format_iso_ms(created_at_ms)}
-            if "Capture" in fields:
-                entry["item"] = fields["Capture"]
-            if event == machine.EventKind.INPUT.value:
-                entry["partial"] = fields.get("PartialResult") == "true"
-                entry["error_type"] = fields.get("ErrorType") or None
-            if "Result" in fields:
-                entry["result"] = fields["Result"]
-            history.append(entry)
-        return {
-            "sid": record.sid,
-            "account_sid": record.account_sid,
-            "call_sid": record.call_sid,
-            "state": session.state.value,
-            "capturing": session.capturing,
-            "required": list(machine.required(session)),
-            "captured": {item: c.value for item, c in session.captured.items()},
-            "card_type": session.card_brand,
-            "result": session.result.value if session.result else None,
-            "caller": record.caller,
-            "status_callback": record.status_callback,
-            "history": history,
-        }
+    def session(self, payment_sid: str) -> SessionRecord | None:
+        return sessions.load(self._db.conn, payment_sid)
 
-
-def _body(record: SessionRecord) -> bytes:
-    return payment_body(
-        record.account_sid, record.call_sid, record.sid, record.created_at_ms, record.updated_at_ms
-    )
+    def history(self, payment_sid: str) -> list[CallbackRecord]:
+        """The session's events, as the callbacks they caused, in order."""
+        return self._outbox.find({"payment_sid": payment_sid})

@@ -20,8 +20,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -41,7 +40,7 @@ logger = logging.getLogger("emulator.db")
 
 
 def sqlite_path(url: str) -> str | None:
-    """The file an SQLAlchemy SQLite URL names (``sqlite:///relative.db``,
+    """The file a SQLite URL in SQLAlchemy's form names (``sqlite:///relative.db``,
     ``sqlite:////absolute.db``), or None for an in-memory database (``sqlite://``)."""
     scheme, separator, rest = url.partition("://")
     if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
@@ -182,21 +181,6 @@ class Database:
         done: asyncio.Future[T] = loop.create_future()
         self._batch.append((done, result))
         return await done
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A nested savepoint inside a write: undone alone (with its after-commit hooks) if
-        the block raises."""
-        self.conn.execute("SAVEPOINT nested")
-        hooks_before = len(self._after_commit)
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK TO nested")
-            self.conn.execute("RELEASE nested")
-            del self._after_commit[hooks_before:]
-            raise
-        self.conn.execute("RELEASE nested")
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current transaction has committed (dropped if the write

@@ -15,6 +15,15 @@ from typing import Annotated, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from emulator.errors import ConfigError
+from emulator.payments.vocabulary import (
+    KEYPAD_PATTERN,
+    PAYMENT_METHODS,
+    TOKEN_TYPES,
+    CallerMode,
+    CaptureItem,
+    PaymentMethod,
+    TokenType,
+)
 
 __all__ = [
     "AccountFixture",
@@ -62,19 +71,7 @@ class ApiKeyFixture(_Fixture):
     friendly_name: str = ""
 
 
-CaptureItem = Literal[
-    "payment-card-number",
-    "expiration-date",
-    "security-code",
-    "postal-code",
-    "bank-routing-number",
-    "bank-account-number",
-    "payment-card-number-matcher",
-    "expiration-date-matcher",
-    "security-code-matcher",
-    "postal-code-matcher",
-]
-Digits = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z*#]{1,32}$")]
+Digits = Annotated[str, StringConstraints(pattern=KEYPAD_PATTERN)]
 
 
 class CallFixture(_Fixture):
@@ -82,12 +79,10 @@ class CallFixture(_Fixture):
     account_sid: AccountSid
     status: CallStatus = "in-progress"
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
-    caller: Literal["auto", "manual"] | None = None
+    caller: CallerMode | None = None
     script: dict[CaptureItem, Digits] = Field(default_factory=dict)
 
 
-PaymentMethod = Literal["credit-card", "ach-debit"]
-TokenType = Literal["one-time", "reusable", "payment-method"]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -97,8 +92,8 @@ class ConnectorFixture(_Fixture):
     charge: bool = True
     tokenize: bool = True
     currencies: tuple[Currency, ...] | None = None
-    payment_methods: tuple[PaymentMethod, ...] = ("credit-card", "ach-debit")
-    token_types: tuple[TokenType, ...] = ("one-time", "reusable", "payment-method")
+    payment_methods: tuple[PaymentMethod, ...] = PAYMENT_METHODS
+    token_types: tuple[TokenType, ...] = TOKEN_TYPES
 
     @property
     def key(self) -> str:

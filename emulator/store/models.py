@@ -27,11 +27,18 @@ __all__ = [
     "FixtureRow",
     "IdempotencyRecord",
     "PaymentSession",
+    "account_wipe",
     "schema_tables",
 ]
 
 # Bumped whenever a table changes shape; a database of another version is refused at start-up.
 SCHEMA_VERSION = 1
+
+# What an account *is* (kept when one account is reset), and the fixture bookkeeping (kept
+# too, so that a restart does not bring back what a reset removed). Every other table holds
+# what accounts have done: an account reset wipes its rows, found through the table's own
+# ``account_sid`` column or through a foreign key to a table that has one.
+KEPT_BY_ACCOUNT_RESET = ("accounts", "api_keys", "connectors", "fixture_rows")
 
 
 class Account(SQLModel, table=True):
@@ -137,7 +144,7 @@ class Callback(SQLModel, table=True):
     # commit; listing an account's or a call's callbacks (control plane only) scans instead.
     account_sid: str
     call_sid: str
-    event: str  # what caused it (create, capture, input, complete, cancel, hang-up, star)
+    event: str  # what caused it (create, capture, key-in, complete, cancel, hang-up, star)
     url: str  # as the request gave it (relative URLs are resolved at delivery)
     params: str  # JSON list of [name, value] pairs: the form body, masked values only
     idempotency_token: str  # I-Twilio-Idempotency-Token, the same on every attempt
@@ -195,6 +202,35 @@ def schema_tables() -> list[Table]:
     return list(SQLModel.metadata.sorted_tables)
 
 
+def account_wipe() -> list[str]:
+    """The statements that wipe one account's activity (``?`` is the account SID), children
+    before parents; derived from the tables, so a new table cannot be forgotten."""
+    statements: list[str] = []
+    for table in reversed(schema_tables()):
+        if table.name in KEPT_BY_ACCOUNT_RESET:
+            continue
+        if "account_sid" in table.columns:
+            statements.append(f"DELETE FROM {table.name} WHERE account_sid = ?")
+            continue
+        owned = [
+            key
+            for key in table.foreign_keys
+            if "account_sid" in key.column.table.columns
+            and key.column.table.name not in KEPT_BY_ACCOUNT_RESET
+        ]
+        if not owned:
+            raise ValueError(
+                f"table {table.name} has no account_sid column and no foreign key to a table"
+                " with one: say in KEPT_BY_ACCOUNT_RESET whether an account reset keeps it"
+            )
+        key = owned[0]
+        statements.append(
+            f"DELETE FROM {table.name} WHERE {key.parent.name} IN (SELECT {key.column.name}"
+            f" FROM {key.column.table.name} WHERE account_sid = ?)"
+        )
+    return statements
+
+
 def schema_module() -> str:
     """The text of ``store/schema.py``: the SQLite DDL of these tables, in creation order."""
     from sqlalchemy.dialects import sqlite
@@ -224,6 +260,11 @@ def schema_module() -> str:
         "",
         "STATEMENTS = (",
         *(f"    {_literal(statement.strip())}," for statement in statements),
+        ")",
+        "",
+        "# What an account reset deletes (``?`` is the account SID), children before parents.",
+        "ACCOUNT_WIPE = (",
+        *(f"    {_literal(statement)}," for statement in account_wipe()),
         ")",
         "",
     ]

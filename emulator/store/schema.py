@@ -39,3 +39,12 @@ STATEMENTS = (
     "CREATE INDEX IF NOT EXISTS ix_payment_sessions_account_sid ON payment_sessions (account_sid)",
     "CREATE INDEX IF NOT EXISTS ix_payment_sessions_call_state ON payment_sessions (call_sid, state)",
 )
+
+# What an account reset deletes (``?`` is the account SID), children before parents.
+ACCOUNT_WIPE = (
+    "DELETE FROM payment_sessions WHERE account_sid = ?",
+    "DELETE FROM idempotency_records WHERE account_sid = ?",
+    "DELETE FROM calls WHERE account_sid = ?",
+    "DELETE FROM callback_attempts WHERE callback_id IN (SELECT id FROM callbacks WHERE account_sid = ?)",
+    "DELETE FROM callbacks WHERE account_sid = ?",
+)

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from emulator.payments.machine import Captured, Result, Session, Settlement, State
 from emulator.payments.model import CreatePayment, SessionRecord
 
-__all__ = ["active_on_call", "insert", "load", "save"]
+__all__ = ["active_on_call", "insert", "load", "save", "waiting_for_auto_caller"]
 
 
 _REQUEST_COLUMNS = (
@@ -201,3 +201,12 @@ def active_on_call(conn: sqlite3.Connection, call_sid: str) -> list[str]:
         "SELECT sid FROM payment_sessions WHERE call_sid = ? AND state = 'active'", (call_sid,)
     ).fetchall()
     return [row[0] for row in rows]
+
+
+def waiting_for_auto_caller(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(session SID, item) of the active sessions whose auto caller was asked for an item."""
+    rows = conn.execute(
+        "SELECT sid, capturing FROM payment_sessions"
+        " WHERE state = 'active' AND caller = 'auto' AND capturing IS NOT NULL"
+    ).fetchall()
+    return [(sid, item) for sid, item in rows]

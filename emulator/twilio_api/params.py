@@ -1,6 +1,6 @@
 """Form fields -> typed, validated requests, or Twilio's error for the first bad field.
 
-Parameter names and values are Twilio's (fact sheet sections 2 and 3). A missing required
+Parameter names and values are Twilio's, as its OpenAPI spec and Payments docs give them. A missing required
 parameter is 20001; a value that is misspelled or out of range is 64020 with a message that
 names the parameter; the charge amount has its own code (64003), and bank fields on a card
 session theirs (64017). Unknown parameters are ignored, as Twilio does.
@@ -23,14 +23,18 @@ from emulator.errors import (
     MissingParameter,
 )
 from emulator.payments.cards import KNOWN_CARD_BRANDS
-from emulator.payments.machine import (
+from emulator.payments.model import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
+from emulator.payments.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
+from emulator.payments.vocabulary import (
     ACH_DEBIT,
+    BANK_ACCOUNT_TYPES,
     CAPTURE_ITEMS,
     CARD_ITEMS,
     CREDIT_CARD,
+    PAYMENT_METHODS,
+    STATUSES,
+    TOKEN_TYPES,
 )
-from emulator.payments.model import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
-from emulator.payments.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
 
 __all__ = [
     "MAX_MIN_POSTAL_CODE_LENGTH",
@@ -43,11 +47,7 @@ __all__ = [
 
 Form = dict[str, str]
 
-PAYMENT_METHODS: Final = (CREDIT_CARD, ACH_DEBIT)
-BANK_ACCOUNT_TYPES: Final = ("consumer-checking", "consumer-savings", "commercial-checking")
-TOKEN_TYPES: Final = ("one-time", "reusable", "payment-method")
 INPUTS: Final = ("dtmf",)
-STATUSES: Final = ("complete", "cancel")
 MAX_TIMEOUT: Final = 600
 _NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 MAX_MIN_POSTAL_CODE_LENGTH: Final = 10

@@ -6,12 +6,13 @@ import json
 from dataclasses import dataclass
 
 from emulator.clock import format_rfc2822
+from emulator.payments.model import SessionRecord
 
 __all__ = ["CORS_HEADERS", "Answer", "Headers", "payment_body", "payment_uri", "response_headers"]
 
 Headers = list[tuple[bytes, bytes]]
 
-# The values api.twilio.com sends on its 2010 API (fact sheet section 5).
+# The values api.twilio.com is seen sending on its 2010 API responses.
 CORS_HEADERS: Headers = [
     (
         b"access-control-allow-headers",
@@ -59,17 +60,15 @@ def payment_uri(account_sid: str, call_sid: str, sid: str) -> str:
     return f"/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}/Payments/{sid}.json"
 
 
-def payment_body(
-    account_sid: str, call_sid: str, sid: str, created_at_ms: int, updated_at_ms: int
-) -> bytes:
+def payment_body(record: SessionRecord) -> bytes:
     """The Payments resource: the spec's six fields, in Twilio's key order and spacing."""
     return json.dumps(
         {
-            "account_sid": account_sid,
-            "call_sid": call_sid,
-            "date_created": format_rfc2822(created_at_ms),
-            "date_updated": format_rfc2822(updated_at_ms),
-            "sid": sid,
-            "uri": payment_uri(account_sid, call_sid, sid),
+            "account_sid": record.account_sid,
+            "call_sid": record.call_sid,
+            "date_created": format_rfc2822(record.created_at_ms),
+            "date_updated": format_rfc2822(record.updated_at_ms),
+            "sid": record.sid,
+            "uri": payment_uri(record.account_sid, record.call_sid, record.sid),
         }
     ).encode()

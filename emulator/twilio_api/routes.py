@@ -1,4 +1,5 @@
-"""The Payments routes: parse the form once, call the service, hand back its answer.
+"""The Payments routes: parse the form, run the service inside the IdempotencyKey's unit,
+render the session.
 
 ``POST .../Calls/{CallSid}/Payments.json`` starts a session (201);
 ``POST .../Calls/{CallSid}/Payments/{Sid}.json`` captures, completes or cancels (202).
@@ -7,15 +8,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TypeVar
+import sqlite3
 
-from emulator.errors import TwilioError
-from emulator.payments.service import PaymentService, Requested
+from emulator.errors import ResourceNotFound
+from emulator.payments.service import PaymentService, UnknownResource
 from emulator.store.idempotency import fingerprint
 from emulator.twilio_api.asgi import ApiRequest, Route
+from emulator.twilio_api.idempotency import IdempotentAnswers, KeyScope
 from emulator.twilio_api.params import Form, parse_create, parse_update, require
-from emulator.twilio_api.render import Answer
+from emulator.twilio_api.render import Answer, payment_body
 
 __all__ = ["CREATE_PATH", "UPDATE_PATH", "payment_routes"]
 
@@ -23,34 +24,51 @@ _CALL = r"^/2010-04-01/Accounts/(?P<account_sid>AC[0-9a-fA-F]{32})/Calls/(?P<cal
 CREATE_PATH = re.compile(_CALL + r"/Payments\.json$")
 UPDATE_PATH = re.compile(_CALL + r"/Payments/(?P<payment_sid>PK[0-9a-fA-F]{32})\.json$")
 
-T = TypeVar("T")
+CREATED = 201
+ACCEPTED = 202
 
 
-def _requested(request: ApiRequest, endpoint: str, parse: Callable[[Form], T]) -> Requested[T]:
-    form = dict(request.form)
-    key = require(form, "IdempotencyKey")
-    parsed: T | TwilioError
-    try:
-        parsed = parse(form)
-    except TwilioError as exc:
-        parsed = exc
-    return Requested(
+def _scope(request: ApiRequest, form: Form, endpoint: str, resource_sid: str) -> KeyScope:
+    return KeyScope(
         account_sid=request.principal.account_sid,
-        path=request.path,
-        idempotency_key=key,
+        resource_sid=resource_sid,
+        key=require(form, "IdempotencyKey"),
         fingerprint=fingerprint(endpoint, request.form),
-        parsed=parsed,
     )
 
 
-def payment_routes(service: PaymentService) -> list[Route]:
+def payment_routes(service: PaymentService, answers: IdempotentAnswers) -> list[Route]:
     async def create(request: ApiRequest) -> Answer:
-        requested = _requested(request, "create", parse_create)
-        return await service.create(request.path_params["call_sid"], requested)
+        account_sid = request.principal.account_sid
+        call_sid = request.path_params["call_sid"]
+        form = dict(request.form)
+
+        def work(conn: sqlite3.Connection, now: int) -> Answer:
+            try:
+                record = service.create(
+                    conn, now, account_sid, call_sid, lambda: parse_create(form)
+                )
+            except UnknownResource:
+                raise ResourceNotFound(request.path) from None
+            return Answer(CREATED, payment_body(record))
+
+        return await answers.answer(_scope(request, form, "create", call_sid), work)
 
     async def update(request: ApiRequest) -> Answer:
-        requested = _requested(request, "update", parse_update)
-        params = request.path_params
-        return await service.update(params["call_sid"], params["payment_sid"], requested)
+        account_sid = request.principal.account_sid
+        call_sid = request.path_params["call_sid"]
+        payment_sid = request.path_params["payment_sid"]
+        form = dict(request.form)
+
+        def work(conn: sqlite3.Connection, now: int) -> Answer:
+            try:
+                record = service.update(
+                    conn, now, account_sid, call_sid, payment_sid, lambda: parse_update(form)
+                )
+            except UnknownResource:
+                raise ResourceNotFound(request.path) from None
+            return Answer(ACCEPTED, payment_body(record))
+
+        return await answers.answer(_scope(request, form, "update", payment_sid), work)
 
     return [Route(CREATE_PATH, create), Route(UPDATE_PATH, update)]

@@ -1,0 +1,57 @@
+"""Resetting the emulator: everything back to how it started, or one account's activity."""
+
+from __future__ import annotations
+
+import random
+
+from emulator.accounts import AccountService
+from emulator.callbacks.outbox import Outbox
+from emulator.clock import Clock
+from emulator.faults import Faults
+from emulator.ids import IdGenerator
+from emulator.journal import Journal
+from emulator.payments.caller import CallerScripts
+from emulator.payments.service import PaymentService
+
+__all__ = ["Resetter"]
+
+
+class Resetter:
+    def __init__(
+        self,
+        accounts: AccountService,
+        payments: PaymentService,
+        outbox: Outbox,
+        journal: Journal,
+        scripts: CallerScripts,
+        faults: Faults,
+        clock: Clock,
+        ids: IdGenerator,
+        seed: int | None,
+    ) -> None:
+        self._accounts = accounts
+        self._payments = payments
+        self._outbox = outbox
+        self._journal = journal
+        self._scripts = scripts
+        self._faults = faults
+        self._clock = clock
+        self._ids = ids
+        self._seed = seed
+
+    async def reset(self, account_sid: str | None = None) -> None:
+        """Wipe all state and reload the fixtures, or wipe one account's activity.
+
+        A full reset also clears the fault rules, sets the clock back to real time and
+        starts the seeded identifier streams afresh: the emulator is as it started. Raises
+        :class:`~emulator.accounts.UnknownAccount` for an account that does not exist.
+        """
+        await self._accounts.wipe(account_sid)
+        self._outbox.forget(account_sid)
+        self._journal.clear(account_sid)
+        self._payments.forget_typing()
+        if account_sid is None:
+            self._scripts.reset()
+            self._faults.clear(random.Random(self._seed))
+            self._clock.reset()
+            self._ids.reseed(self._seed)
