@@ -186,6 +186,76 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: Annotated[float, Metavar("HOURS")] = Field(
         24.0, gt=0, description="How long the first answer to an IdempotencyKey is kept."
     )
+    # --- limits: no client, receiver or endpoint can make the emulator hold unbounded memory
+    max_body_bytes: Annotated[int, Metavar("BYTES")] = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body accepted (413 beyond it, refused while it streams in).",
+    )
+    max_header_bytes: Annotated[int, Metavar("BYTES")] = Field(
+        32_768,
+        ge=1024,
+        description="Largest request line plus headers accepted (431 beyond it).",
+    )
+    max_form_fields: Annotated[int, Metavar("N")] = Field(
+        256, ge=16, description="Most form fields accepted in one request (413 beyond it)."
+    )
+    header_timeout_s: Annotated[float, Metavar("SECONDS")] = Field(
+        10.0,
+        gt=0,
+        description="Time a client has to send a request's line and headers, from connecting or "
+        "from its previous answer; then the connection is closed.",
+    )
+    body_timeout_s: Annotated[float, Metavar("SECONDS")] = Field(
+        10.0,
+        gt=0,
+        description="Time a client has to send a request's body once its headers are in "
+        "(408 when it runs out).",
+    )
+    keep_alive_timeout_s: Annotated[float, Metavar("SECONDS")] = Field(
+        5.0, gt=0, description="How long an idle kept-alive connection stays open."
+    )
+    max_connections: Annotated[int, Metavar("N")] = Field(
+        1000,
+        ge=8,
+        description="Most connections held open at once; beyond it the connection idle longest "
+        "without a request in progress is closed to make room.",
+    )
+    shutdown_grace_s: Annotated[float, Metavar("SECONDS")] = Field(
+        10.0,
+        ge=0,
+        description="On SIGTERM or SIGINT, how long callback deliveries in flight may take to "
+        "finish (and be recorded) before the process exits.",
+    )
+    # --- StatusCallback delivery
+    callback_hosts: Annotated[CommaSeparated, Metavar("HOST")] = Field(
+        default_factory=list,
+        description="Hosts StatusCallbacks may be delivered to (e.g. `localhost,127.0.0.1,app`); "
+        "empty: any. A callback to another host is recorded as failed, with no name look-up or "
+        "connection.",
+    )
+    callback_host_concurrency: Annotated[int, Metavar("N")] = Field(
+        8,
+        ge=1,
+        description="Most deliveries in flight to one host at a time (a slow receiver delays "
+        "only callbacks to itself).",
+    )
+    callback_max_response_bytes: Annotated[int, Metavar("BYTES")] = Field(
+        65_536,
+        ge=0,
+        description="How much of a receiver's answer is read (and kept in the delivery log); "
+        "the rest is not read, and the connection is closed.",
+    )
+    # --- the control plane
+    control_token: Annotated[str | None, Metavar("TOKEN")] = Field(
+        None,
+        description="When set, every `/_emulator` request needs `Authorization: Bearer TOKEN`.",
+    )
+    allowed_hosts: Annotated[CommaSeparated, Metavar("NAME")] = Field(
+        default_factory=list,
+        description="Extra names the `Host` header of a control-plane request may carry (IP "
+        "literals, `localhost`, the machine's host name and the `tls_names` always may).",
+    )
 
     @property
     def tls_enabled(self) -> bool:

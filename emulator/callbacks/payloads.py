@@ -1,6 +1,7 @@
 """StatusCallback payloads: what Twilio POSTs for each session event. Pure.
 
-Field names and masking follow the fact sheet (section 7): the common fields on every
+Field names and masking follow Twilio's Payments docs and the payloads seen from it (README,
+"StatusCallbacks"): the common fields on every
 callback; on capture updates ``Capture``, ``PartialResult``, ``Required``, ``ErrorType`` and the
 values captured so far (masked); when the session ends ``Result`` and the connector's fields.
 Empty fields are sent as empty strings. Dates are ISO 8601 UTC with milliseconds, as in the

@@ -2,12 +2,12 @@
 
 Pure functions only (no I/O, no clock): anything that depends on the date takes ``today``.
 
-* Brand detection follows the ``<Pay>`` card-number rules (fact sheet §8.4) and returns the
+* Brand detection follows the card-number rules of Twilio's ``<Pay>`` docs and returns the
   Twilio ``ValidCardTypes`` spellings (``visa``, ``mastercard``, ``amex``, ...). A number's
   prefix selects exactly one brand (the specific brands are tried before the catch-all
   ``maestro`` "starts with 6" rule); the number then has to have one of that brand's lengths.
   ``optima`` has no rule and is never detected.
-* Masking follows the StatusCallback rules (fact sheet §7.2): card numbers keep their last 4
+* Masking follows what Twilio's StatusCallbacks show: card numbers keep their last 4
   digits behind ``x``, security codes are all ``x``, bank accounts keep their last 2 behind ``*``.
   Partial entries that are no longer than the visible tail are masked entirely.
 * Stripe-style magic numbers let a test force a decline or an unavailable processor.

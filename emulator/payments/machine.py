@@ -69,7 +69,7 @@ class State(StrEnum):
 
 
 class Result(StrEnum):
-    """``Result`` of a session that ended (fact sheet 7.3)."""
+    """``Result`` of a session that ended, as the complete/cancel StatusCallback reports it."""
 
     SUCCESS = "success"
     PAYMENT_CONNECTOR_ERROR = "payment-connector-error"
@@ -80,7 +80,7 @@ class Result(StrEnum):
 
 
 class ErrorType(StrEnum):
-    """``ErrorType`` of a caller entry that was refused (fact sheet 8.3)."""
+    """``ErrorType`` of a caller entry that was refused (the values ``<Pay>`` documents)."""
 
     INVALID_CARD_NUMBER = "invalid-card-number"
     INVALID_CARD_TYPE = "invalid-card-type"
