@@ -81,6 +81,7 @@ class Database:
         self._batch: list[tuple[asyncio.Future[Any], Any]] | None = None
         self._checkpointer: Checkpointer | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._commit_listeners: list[Callable[[], None]] = []
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -182,6 +183,10 @@ class Database:
         self._batch.append((done, result))
         return await done
 
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every commit (e.g. to tell live views that state changed)."""
+        self._commit_listeners.append(listener)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current transaction has committed (dropped if the write
         that registered it is rolled back)."""
@@ -206,6 +211,8 @@ class Database:
                 done.set_result(result)
         for callback in callbacks:
             callback()
+        for listener in self._commit_listeners:
+            listener()
         if self._checkpointer is not None and self._checkpointer.due():
             self._checkpointer.restart(self.conn)
 
