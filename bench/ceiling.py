@@ -4,8 +4,11 @@ A raw ASGI app (no framework) that reads the request body and answers every requ
 and a fixed JSON body of ``BENCH_BODY_BYTES`` bytes (the size of the emulator's answer), run
 by bench/run.py as::
 
-    python -m uvicorn ceiling:app --app-dir bench --loop uvloop --http httptools \
-        --no-access-log --log-level warning
+    python -m uvicorn ceiling:app --app-dir bench --host 127.0.0.1 --port 0 --loop uvloop \
+        --http httptools --no-access-log --log-level info
+
+(port 0: uvicorn binds a free port and logs it, "Uvicorn running on http://127.0.0.1:PORT",
+at level info; without an access log nothing more is logged per request).
 
 Nothing the emulator does (authentication, parsing, SQLite, callbacks) happens here, so the
 emulator's requests/s divided by this one's says how much of the ceiling it reaches.

@@ -6,7 +6,7 @@
 --   3: a run id (hex), so that IdempotencyKeys and CallSids are fresh across runs
 --
 -- Every thread counts the answers that are not 2xx; done() prints one JSON line, prefixed with
--- "BENCH_JSON ", that bench/run.py parses (latencies in microseconds).
+-- "BENCH_JSON ", that bench/harness/wrk.py parses (latencies in microseconds).
 
 local threads = {}
 

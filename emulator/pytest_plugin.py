@@ -4,11 +4,12 @@ Fixtures:
 
 ``payments_emulator`` (session)
     A server with ``base_url`` and ``control`` (a :class:`~emulator.testing.ControlClient`).
-    By default a ``payments-emulator`` process on a free 127.0.0.1 port with a fresh SQLite
-    file. With ``--payments-emulator-url URL`` (or ``PAYMENTS_EMULATOR_URL``) the tests use
-    that running emulator instead (say, the one in your docker-compose). Under pytest-xdist
-    every worker shares one server, started by the first worker that needs it and stopped at
-    the end of the run.
+    By default a ``payments-emulator`` process (an :class:`~emulator.testing.EmulatorServer`)
+    on a port of 127.0.0.1 it binds itself, with a fresh SQLite file. With
+    ``--payments-emulator-url URL`` (or ``PAYMENTS_EMULATOR_URL``) the tests use that running
+    emulator instead (say, the one in your docker-compose). Under pytest-xdist every worker
+    shares one server, started by the first worker that needs it and stopped at the end of
+    the run.
 ``emulator_account`` (function)
     A fresh account with random credentials: tests isolate themselves by account, so they
     can share a server, in parallel too.
@@ -22,9 +23,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 import pytest
 
-from emulator.testing import Account, ControlClient, EmulatorServer, ServerFailed
+from emulator.testing import Account, ControlClient, EmulatorServer
 
 __all__ = ["RunningEmulator"]
 
@@ -95,62 +94,59 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     info = Path(shared) / "server.json"
     if info.exists():
         _stop(json.loads(info.read_text())["pid"])
+    shutil.rmtree(shared, ignore_errors=True)
 
 
 def _stop(pid: int) -> None:
     """SIGTERM, and SIGKILL if the server is still there 10 s later."""
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGTERM)
-        for _ in range(200):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if _ended(pid):
+                return
             time.sleep(0.05)
-            os.kill(pid, 0)  # raises once the process is gone
         os.kill(pid, signal.SIGKILL)
 
 
+def _ended(pid: int) -> bool:
+    """Whether the process is gone, or a zombie (ended; its parent, the worker that started
+    it, has not reaped it yet, or init does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS): only os.kill says
+        return False
+    return stat[stat.rindex(")") + 2 :].startswith("Z")
+
+
 def _shared_server(shared: Path) -> _Remote:
-    """The run's one server: started by the first worker to get the lock, read by the rest."""
+    """The run's one server: started by the first worker to get the lock, read by the rest.
+
+    It is an :class:`~emulator.testing.EmulatorServer` in a session of its own, left running
+    when the worker closes it: it outlives that worker, and the controller stops it by PID
+    (``pytest_unconfigure``). Its database and log are in the shared directory.
+    """
     import fcntl
 
     with open(shared / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         info = shared / "server.json"
         if not info.exists():
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-            with open(shared / "server.log", "w") as log:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "emulator",
-                        "serve",
-                        "--port",
-                        str(port),
-                        "--database",
-                        f"sqlite:///{shared / 'emulator.db'}",
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # it outlives this worker; the controller stops it
-                )
-            url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, process)
-            info.write_text(json.dumps({"url": url, "pid": process.pid}))
+            server = EmulatorServer(
+                database=shared / "emulator.db",
+                log_file=shared / "server.log",
+                startup_timeout=30,
+                new_session=True,
+                stop_on_close=False,
+            )
+            server.start()
+            info.write_text(json.dumps({"url": server.base_url, "pid": server.pid}))
+            server.close()
         return _Remote(json.loads(info.read_text())["url"])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerFailed(f"the emulator exited with status {process.returncode}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(url + "/_emulator/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    process.kill()
-    raise ServerFailed("the emulator did not answer its health check")
 
 
 # --- fixtures --------------------------------------------------------------------------------

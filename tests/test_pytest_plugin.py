@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from emulator.testing import EmulatorServer
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-CALLBACK = "https://example.com/payments/status"
+CALLBACK = "http://127.0.0.1:9/payments/status"  # a closed local port: a failed delivery
 SEEN = Path(os.environ["PLUGIN_TEST_SEEN"])
 
 
@@ -45,7 +46,7 @@ def test_a_payment(payments_emulator, emulator_account, twilio_client, n):
     view = payments_emulator.control.key_in(payment.sid, "4242424242424242")
     assert view["captured"]["payment-card-number"] == "xxxxxxxxxxxx4242"
     callbacks = payments_emulator.control.callbacks(payment_sid=payment.sid, wait_for=3)
-    assert [c["event"] for c in callbacks] == ["create", "capture", "input"]
+    assert [c["event"] for c in callbacks] == ["create", "capture", "key-in"]
 
 
 def test_faults_and_isolation(payments_emulator, emulator_account, twilio_client):
@@ -124,3 +125,35 @@ def test_fixtures_against_a_running_emulator(user_suite: Path) -> None:
         accounts = {s["account"] for s in seen}
         assert {r["account_sid"] for r in server.control.requests()} <= accounts
         assert len(server.control.requests()) >= 5
+
+
+# --- EmulatorServer, as the plugin and the benchmark start it --------------------------------
+
+
+def test_a_server_left_running_on_close(tmp_path: Path) -> None:
+    """What the plugin's xdist mode relies on: a server in a session of its own, its output in
+    a log file of the caller's choosing, still running once closed; stopped by whoever holds
+    its PID."""
+    log = tmp_path / "server.log"
+    server = EmulatorServer(
+        database=tmp_path / "e.db", log_file=log, new_session=True, stop_on_close=False
+    )
+    server.start()
+    try:
+        assert os.getsid(server.pid) == server.pid
+        server.close()
+        assert httpx.get(server.base_url + "/_emulator/health").status_code == 200
+        assert f"listening on {server.base_url}" in log.read_text()
+    finally:
+        server.stop()
+    assert_stopped(server.base_url)
+
+
+def test_working_directory_clean_environment_and_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMULATOR_CALLER", "nobody")  # an invalid setting, if it were passed on
+    with EmulatorServer(cwd=tmp_path, clean_env=True) as server:
+        assert server.ready_after is not None
+        assert Path(f"/proc/{server.pid}/cwd").resolve() == tmp_path.resolve()
+    assert f"listening on {server.base_url}" in server.log  # kept once closed
