@@ -38,6 +38,7 @@ from emulator.payments.vocabulary import (
 
 __all__ = [
     "STAR",
+    "TRANSITIONS",
     "Captured",
     "ErrorType",
     "Event",
@@ -63,6 +64,7 @@ STAR: Final = "*"
 
 class State(StrEnum):
     ACTIVE = "active"
+    PROCESSING = "processing"  # completed by the agent, waiting for a Generic Pay Connector
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     ENDED = "ended"
@@ -97,10 +99,28 @@ class EventKind(StrEnum):
     CREATE = "create"
     CAPTURE = "capture"
     KEY_IN = "key-in"
+    INPUT_TIMEOUT = "input-timeout"  # the caller stopped keying for the session's Timeout
+    PROCESS = "process"  # Status=complete handed to a connector that answers later
     COMPLETE = "complete"
     CANCEL = "cancel"
     HANG_UP = "hang-up"
     STAR = "star"
+
+
+TRANSITIONS: Final[tuple[tuple[State | None, EventKind, State], ...]] = (
+    (None, EventKind.CREATE, State.ACTIVE),
+    (State.ACTIVE, EventKind.CAPTURE, State.ACTIVE),
+    (State.ACTIVE, EventKind.KEY_IN, State.ACTIVE),
+    (State.ACTIVE, EventKind.INPUT_TIMEOUT, State.ACTIVE),
+    (State.ACTIVE, EventKind.COMPLETE, State.COMPLETED),
+    (State.ACTIVE, EventKind.PROCESS, State.PROCESSING),
+    (State.PROCESSING, EventKind.COMPLETE, State.COMPLETED),
+    (State.ACTIVE, EventKind.CANCEL, State.CANCELLED),
+    (State.ACTIVE, EventKind.HANG_UP, State.ENDED),
+    (State.ACTIVE, EventKind.STAR, State.ENDED),
+)
+"""Every transition: (from, event, to); ``None`` is before the session exists. Pictures of
+the machine (the inspector's) are drawn from this table."""
 
 
 class NothingToCapture(Exception):
