@@ -23,6 +23,7 @@ __all__ = [
     "ConnectorPaymentMethodUnsupported",
     "ConnectorTokenTypeUnsupported",
     "ConnectorUnknown",
+    "DatabaseFull",
     "IdempotencyKeyReused",
     "InternalServerError",
     "InvalidCallState",
@@ -32,6 +33,7 @@ __all__ = [
     "MissingParameter",
     "RequiredInformationIncomplete",
     "ResourceNotFound",
+    "TooManyParameters",
     "TwilioError",
     "error_body",
 ]
@@ -98,6 +100,11 @@ class ResourceNotFound(TwilioError):
         super().__init__(f"The requested resource {path} was not found")
 
 
+class TooManyParameters(TwilioError):
+    # No Twilio code is documented for this; 20413 follows Twilio's 20xxx = HTTP status pattern.
+    code, status, message = 20413, 413, "Too many parameters"
+
+
 class IdempotencyKeyReused(TwilioError):
     code, status, message = (
         20409,
@@ -108,6 +115,21 @@ class IdempotencyKeyReused(TwilioError):
 
 class InternalServerError(TwilioError):
     code, status, message = 20500, 500, "Internal Server Error"
+
+
+class DatabaseFull(TwilioError):
+    """The emulator's SQLite database could not be written: its disk is full (SQLITE_FULL).
+
+    Twilio's "Service Unavailable" code; the write was rolled back whole, reads still work,
+    and writes work again once space is freed.
+    """
+
+    code, status, message = (
+        20503,
+        503,
+        "Service Unavailable: the emulator's database is full (no space left on its disk); "
+        "nothing was changed, reads still work, and writes resume once space is freed",
+    )
 
 
 class InvalidCallState(TwilioError):

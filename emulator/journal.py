@@ -6,34 +6,38 @@ authenticated (an account or API key SID, never a secret), never the Authorizati
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Journal", "JournalEntry", "scrub"]
+from emulator.callbacks.urls import mask_url_password
+from emulator.payments.cards import mask_digit_runs
 
-# Runs of 12 or more digits, single spaces or dashes between them allowed (a card or bank
-# account number someone put where it should not be, e.g. a Description), keep only their
-# last four digits.
-_LONG_DIGITS = re.compile(r"[0-9](?:[ -]?[0-9]){11,}")
+__all__ = ["Journal", "JournalEntry", "bounded", "journal_params"]
 
-
-def scrub(value: str) -> str:
-    if _LONG_DIGITS.search(value) is None:
-        return value
-    return _LONG_DIGITS.sub(_mask, value)
+MAX_VALUE = 512  # characters of a form value, a path or a response the journal keeps
+MAX_PARAMS = 64  # form fields the journal keeps of one request
 
 
-def _mask(match: re.Match[str]) -> str:
-    text = match.group()
-    keep = len(text)
-    for _ in range(4):  # the position of the fourth digit from the end
-        keep -= 1
-        while not text[keep].isdigit():
-            keep -= 1
-    return "".join("x" if c.isdigit() else c for c in text[:keep]) + text[keep:]
+def bounded(text: str, limit: int = MAX_VALUE) -> str:
+    """``text``, cut to ``limit`` characters (saying how long it was)."""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def journal_params(form: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A request's form as the journal keeps it: bounded in count and size, card-like digit
+    runs masked, a password in a URL masked, bytes that are not UTF-8 replaced."""
+    params: dict[str, str] = {}
+    for name, value in form:
+        if len(params) >= MAX_PARAMS:
+            params["..."] = "more fields not kept"
+            break
+        text = value.encode("utf-8", "replace").decode("utf-8")
+        params[bounded(name.encode("utf-8", "replace").decode("utf-8"), 64)] = bounded(
+            mask_url_password(mask_digit_runs(text))
+        )
+    return params
 
 
 @dataclass(frozen=True, slots=True)

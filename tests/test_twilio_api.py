@@ -66,16 +66,17 @@ def test_errors_carry_cors_headers(http: httpx.Client, account: Account) -> None
     assert response.headers["access-control-allow-credentials"] == "true"
 
 
-def test_origin_is_echoed(http: httpx.Client, account: Account) -> None:
+@pytest.mark.parametrize("origin", ["https://agent.example", "null"])
+def test_origin_is_never_reflected(http: httpx.Client, account: Account, origin: str) -> None:
+    """As api.twilio.com: ``*`` whatever the Origin, so a page can call the API with an
+    Authorization header it sets, but never with credentials the browser holds."""
     response = http.get(
         f"/2010-04-01/Accounts/{account.account_sid}/X.json",
-        headers={
-            "Origin": "https://agent.example",
-            **basic(account.account_sid, account.auth_token),
-        },
+        headers={"Origin": origin, **basic(account.account_sid, account.auth_token)},
     )
-    assert response.headers["access-control-allow-origin"] == "https://agent.example"
-    assert response.headers["vary"] == "Origin"
+    assert response.status_code == 404
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "vary" not in response.headers
 
 
 def test_preflight_needs_no_credentials(http: httpx.Client, account: Account) -> None:
@@ -90,7 +91,7 @@ def test_preflight_needs_no_credentials(http: httpx.Client, account: Account) ->
     )
     assert response.status_code == 200
     assert response.content == b""
-    assert response.headers["access-control-allow-origin"] == "https://agent.example"
+    assert response.headers["access-control-allow-origin"] == "*"
     assert "POST" in response.headers["access-control-allow-methods"]
     assert "Authorization" in response.headers["access-control-allow-headers"]
     assert REQUEST_ID.match(response.headers["twilio-request-id"])

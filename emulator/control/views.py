@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from emulator.callbacks.urls import mask_url_password
 from emulator.clock import format_iso_ms
 from emulator.payments import machine
 from emulator.payments.model import SessionRecord
@@ -15,7 +16,7 @@ __all__ = ["callback_view", "session_view"]
 
 def session_view(record: SessionRecord, history: Sequence[CallbackRecord]) -> dict[str, Any]:
     """A session: where it is, what it still needs, what it captured (masked), its history
-    (one entry per callback it caused)."""
+    (one entry per callback it caused). A password in a URL is shown as ``****``."""
     session = record.session
     return {
         "sid": record.sid,
@@ -28,7 +29,7 @@ def session_view(record: SessionRecord, history: Sequence[CallbackRecord]) -> di
         "card_type": session.card_brand,
         "result": session.result.value if session.result else None,
         "caller": record.caller,
-        "status_callback": record.status_callback,
+        "status_callback": mask_url_password(record.status_callback),
         "history": [_history_entry(callback) for callback in history],
     }
 
@@ -56,7 +57,7 @@ def callback_view(callback: CallbackRecord) -> dict[str, Any]:
         "account_sid": callback.account_sid,
         "call_sid": callback.call_sid,
         "event": callback.event,
-        "url": callback.last_url or callback.url,
+        "url": mask_url_password(callback.last_url or callback.url),
         "params": dict(callback.params),
         "headers": callback.last_headers,
         "idempotency_token": callback.idempotency_token,

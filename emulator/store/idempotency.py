@@ -24,8 +24,13 @@ class StoredAnswer:
 def fingerprint(endpoint: str, form: Iterable[tuple[str, str]]) -> str:
     """A hash of the request's parameters, whatever their order."""
     digest = hashlib.sha256(endpoint.encode())
-    for name, value in sorted(form):
-        digest.update(b"\x00" + name.encode() + b"\x01" + value.encode())
+    for name, value in sorted(form):  # invalid UTF-8 arrives as lone surrogates: kept apart
+        digest.update(
+            b"\x00"
+            + name.encode("utf-8", "surrogateescape")
+            + b"\x01"
+            + value.encode("utf-8", "surrogateescape")
+        )
     return digest.hexdigest()
 
 

@@ -29,12 +29,13 @@ from emulator.errors import (
     InternalServerError,
     MethodNotAllowed,
     ResourceNotFound,
+    TooManyParameters,
     TwilioError,
     error_body,
 )
 from emulator.faults import FaultRule, Faults
 from emulator.ids import IdGenerator
-from emulator.journal import Journal, JournalEntry, scrub
+from emulator.journal import Journal, JournalEntry, bounded, journal_params
 from emulator.store.db import Database
 from emulator.twilio_api.render import Answer, Headers, response_headers
 
@@ -45,6 +46,8 @@ logger = logging.getLogger("emulator.api")
 
 # The ASGI scope extension (set by emulator.serving's protocol) that closes the connection.
 CLOSE_CONNECTION = "emulator.close_connection"
+
+ALLOWED_METHODS = b"POST, OPTIONS"  # the Payments resources' (405 answers list them)
 
 _ACCOUNT_IN_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:/|\.json$|$)")
 
@@ -94,7 +97,9 @@ class TwilioApi:
         clock: Clock,
         journal: Journal,
         faults: Faults,
+        max_form_fields: int = 256,
     ):
+        self._max_form_fields = max_form_fields
         self._routes = list(routes)
         self._db = db
         self._ids = ids
@@ -106,22 +111,17 @@ class TwilioApi:
         exchange = _Exchange(
             self._ids.request_id(), scope["method"], scope["path"], time.perf_counter()
         )
-        origin: bytes | None = None
         authorization: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
-            elif name == b"origin":
-                origin = value
         if exchange.method == "OPTIONS":
-            headers = response_headers(exchange.request_id, origin, None)
+            headers = response_headers(exchange.request_id, None)
             await _send(send, 200, headers, b"")
             return
         if self._faults:
             rule = self._faults.pick(exchange.method, exchange.path, _account_in(exchange.path))
-            if rule is not None and await self._inject(
-                rule, exchange, scope, receive, send, origin
-            ):
+            if rule is not None and await self._inject(rule, exchange, scope, receive, send):
                 return
         extra: Headers = []
         try:
@@ -131,11 +131,13 @@ class TwilioApi:
             status, body = exc.status, exc.body()
             if isinstance(exc, AuthenticationFailed):
                 extra.append((b"www-authenticate", WWW_AUTHENTICATE))
+            elif isinstance(exc, MethodNotAllowed):
+                extra.append((b"allow", ALLOWED_METHODS))
         except Exception:
             logger.exception("unhandled error answering request %s", exchange.request_id)
             error = InternalServerError()
             status, body = error.status, error.body()
-        headers = response_headers(exchange.request_id, origin, body)
+        headers = response_headers(exchange.request_id, body)
         headers.extend(extra)
         await _send(send, status, headers, body)
         self._record(exchange, status, body)
@@ -153,10 +155,7 @@ class TwilioApi:
             exchange.principal = principal
             if exchange.method != route.method:
                 raise MethodNotAllowed()
-            body = await _read_body(receive)
-            exchange.form = form = parse_qsl(
-                body.decode("utf-8", "replace"), keep_blank_values=True
-            )
+            exchange.form = form = self._form(await _read_body(receive))
             request = ApiRequest(principal, path, params, form, exchange.request_id)
             return await route.handler(request)
         account = _account_in(path)
@@ -172,7 +171,6 @@ class TwilioApi:
         scope: Scope,
         receive: Receive,
         send: Send,
-        origin: bytes | None,
     ) -> bool:
         """Apply a fault; True when it answered (or dropped) the request itself."""
         if rule.action == "delay":
@@ -180,8 +178,10 @@ class TwilioApi:
             return False
         account = _account_in(exchange.path)
         exchange.params = {"account_sid": account} if account else {}
-        body = await _read_body(receive)
-        exchange.form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        try:
+            exchange.form = self._form(await _read_body(receive))
+        except TooManyParameters:
+            exchange.form = []
         if rule.action == "drop":
             close = scope.get("extensions", {}).get(CLOSE_CONNECTION)
             if close is not None:
@@ -195,11 +195,25 @@ class TwilioApi:
             return True
         message = rule.message or f"Injected fault {rule.id}"
         answer = error_body(rule.code, message, rule.status)
-        await _send(
-            send, rule.status, response_headers(exchange.request_id, origin, answer), answer
-        )
+        await _send(send, rule.status, response_headers(exchange.request_id, answer), answer)
         self._record(exchange, rule.status, answer)
         return True
+
+    def _form(self, body: bytes) -> list[tuple[str, str]]:
+        """The form's fields, in order. Bytes that are not UTF-8 become lone surrogates
+        (``surrogateescape``), so two values that differ in their bytes stay different; the
+        parameter rules refuse them where they matter."""
+        try:
+            return parse_qsl(
+                body.decode("utf-8", "surrogateescape"),
+                keep_blank_values=True,
+                errors="surrogateescape",
+                max_num_fields=self._max_form_fields,
+            )
+        except ValueError:  # more fields than max_num_fields
+            raise TooManyParameters(
+                f"Too many parameters: at most {self._max_form_fields} form fields are accepted"
+            ) from None
 
     def _record(self, exchange: _Exchange, status: int, body: bytes) -> None:
         params = exchange.params
@@ -209,14 +223,14 @@ class TwilioApi:
                 request_id=exchange.request_id,
                 time=format_iso_ms(self._clock.now_ms()),
                 method=exchange.method,
-                path=exchange.path,
-                params={name: scrub(value) for name, value in exchange.form},
+                path=bounded(exchange.path),
+                params=journal_params(exchange.form),
                 authenticated_as=principal.credential_sid if principal else None,
                 account_sid=params.get("account_sid"),
                 call_sid=params.get("call_sid"),
                 payment_sid=params.get("payment_sid"),
                 status=status,
-                response=body.decode("utf-8", "replace"),
+                response=bounded(body.decode("utf-8", "replace")),
                 duration_ms=round((time.perf_counter() - exchange.started) * 1000, 3),
             )
         )

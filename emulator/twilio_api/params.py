@@ -8,11 +8,14 @@ session theirs (64017). Unknown parameters are ignored, as Twilio does.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
+
+import idna
 
 from emulator.errors import (
     AchNeedsAvsName,
@@ -22,7 +25,7 @@ from emulator.errors import (
     InvalidParameterValue,
     MissingParameter,
 )
-from emulator.payments.cards import KNOWN_CARD_BRANDS
+from emulator.payments.cards import KNOWN_CARD_BRANDS, mask_digit_runs
 from emulator.payments.model import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
 from emulator.payments.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
 from emulator.payments.vocabulary import (
@@ -37,9 +40,11 @@ from emulator.payments.vocabulary import (
 )
 
 __all__ = [
+    "MAX_LENGTHS",
     "MAX_MIN_POSTAL_CODE_LENGTH",
     "MAX_TIMEOUT",
     "Form",
+    "idempotency_key",
     "parse_create",
     "parse_update",
     "require",
@@ -52,20 +57,64 @@ MAX_TIMEOUT: Final = 600
 _NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 MAX_MIN_POSTAL_CODE_LENGTH: Final = 10
 
+# The longest value each parameter may have (characters); Twilio documents none of these.
+# Longer values are refused with 64020 (a 20001 for a missing one), so nothing a client sends
+# is stored or echoed unbounded.
+MAX_LENGTHS: Final[dict[str, int]] = {
+    "IdempotencyKey": 255,
+    "StatusCallback": 4096,
+    "Description": 1024,
+    "Parameter": 4096,
+    "PaymentConnector": 64,
+    "ValidCardTypes": 256,
+    "RequireMatchingInputs": 256,
+}
+_DEFAULT_MAX_LENGTH: Final = 64  # every other (enum, number, boolean) parameter
+_ECHOED: Final = 64  # how much of a refused value an error message shows
+
+
+def _shown(value: str) -> str:
+    """A refused value as an error message shows it: bounded, with invalid UTF-8 replaced."""
+    text = value.encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= _ECHOED else text[:_ECHOED] + f"... ({len(text)} characters)"
+
+
+def _invalid(name: str, value: str, why: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"Pay: Invalid Parameter Value: {name} '{_shown(value)}' {why}")
+
+
+def _check(name: str, value: str) -> str:
+    """A present value within its parameter's length, and valid UTF-8 (the edge decodes
+    invalid bytes as lone surrogates, so that distinct byte strings stay distinct)."""
+    limit = MAX_LENGTHS.get(name, _DEFAULT_MAX_LENGTH)
+    if len(value) > limit:
+        raise _invalid(name, value, f"is longer than {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _invalid(name, value, "is not valid UTF-8") from None
+    return value
+
+
+def _get(form: Form, name: str) -> str | None:
+    value = form.get(name)
+    return None if value is None else _check(name, value)
+
 
 def require(form: Form, name: str) -> str:
-    value = form.get(name, "")
+    value = _get(form, name)
     if not value:
         raise MissingParameter(name)
     return value
 
 
-def _invalid(name: str, value: str, why: str) -> InvalidParameterValue:
-    return InvalidParameterValue(f"Pay: Invalid Parameter Value: {name} '{value}' {why}")
+def idempotency_key(form: Form) -> str:
+    """The request's IdempotencyKey (20001 when missing; 64020 when too long or not UTF-8)."""
+    return require(form, "IdempotencyKey")
 
 
 def _enum(form: Form, name: str, allowed: Sequence[str], default: str) -> str:
-    value = form.get(name)
+    value = _get(form, name)
     if value is None or value == "":
         return default
     if value not in allowed:
@@ -74,7 +123,7 @@ def _enum(form: Form, name: str, allowed: Sequence[str], default: str) -> str:
 
 
 def _boolean(form: Form, name: str, default: bool) -> bool:
-    value = form.get(name)
+    value = _get(form, name)
     if value is None or value == "":
         return default
     lowered = value.lower()
@@ -84,10 +133,15 @@ def _boolean(form: Form, name: str, default: bool) -> bool:
 
 
 def _integer(form: Form, name: str, low: int, high: int) -> int | None:
-    value = form.get(name)
+    value = _get(form, name)
     if value is None or value == "":
         return None
-    if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+    if (
+        not value.isascii()
+        or not value.isdigit()
+        or len(value) > len(str(high))  # no int() of a number thousands of digits long
+        or not low <= int(value) <= high
+    ):
         raise _invalid(name, value, f"is not a whole number from {low} to {high}")
     return int(value)
 
@@ -107,12 +161,39 @@ def _status_callback(form: Form) -> str:
             raise _invalid("StatusCallback", value, "is not an http(s) URL or a relative URL")
     elif not parts.path and not parts.netloc and not parts.query:
         raise _invalid("StatusCallback", value, "is not an http(s) URL or a relative URL")
+    if parts.hostname and not _valid_host(parts.hostname):
+        raise _invalid("StatusCallback", value, "does not name a valid host")
     return value
 
 
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a DNS name whose labels are letters, digits and hyphens once
+    encoded with IDNA (what an HTTP client can connect to)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9.]+", host):  # looks like IPv4 but is not one (256.1.1.1)
+        return False
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            return False
+    labels = host.rstrip(".").split(".")
+    return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
 def _parameter(form: Form) -> dict[str, Any] | None:
-    """A single-level JSON object; the spec's own example quotes it with ' so that is accepted."""
-    value = form.get("Parameter")
+    """A single-level JSON object; the spec's own example quotes it with ' so that is accepted.
+
+    Card-like runs of digits in its string values are masked: it is stored.
+    """
+    value = _get(form, "Parameter")
     if value is None or value.strip() == "":
         return None
     parsed: Any = None
@@ -122,17 +203,20 @@ def _parameter(form: Form) -> dict[str, Any] | None:
         try:
             parsed = json.loads(text)
             break
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             continue
     if not isinstance(parsed, dict):
         raise _invalid("Parameter", value, "is not a JSON object")
     if any(isinstance(v, dict | list) for v in parsed.values()):
         raise _invalid("Parameter", value, "is not a single-level JSON object")
-    return parsed
+    return {
+        mask_digit_runs(key): mask_digit_runs(v) if isinstance(v, str) else v
+        for key, v in parsed.items()
+    }
 
 
 def _card_types(form: Form) -> tuple[str, ...]:
-    value = form.get("ValidCardTypes")
+    value = _get(form, "ValidCardTypes")
     if value is None or value.strip() == "":
         return DEFAULT_CARD_TYPES
     brands = value.split()
@@ -147,7 +231,7 @@ def _card_types(form: Form) -> tuple[str, ...]:
 
 
 def _matching_inputs(form: Form, config: dict[str, Any]) -> tuple[str, ...]:
-    value = form.get("RequireMatchingInputs")
+    value = _get(form, "RequireMatchingInputs")
     if value is None or value.strip() == "":
         return ()
     items = [item.strip() for item in value.split(",")]
@@ -176,15 +260,15 @@ def _matching_inputs(form: Form, config: dict[str, Any]) -> tuple[str, ...]:
 def parse_create(form: Form) -> CreatePayment:
     status_callback = _status_callback(form)
     payment_method = _enum(form, "PaymentMethod", PAYMENT_METHODS, CREDIT_CARD)
-    if payment_method == CREDIT_CARD and form.get("BankAccountType"):
+    if payment_method == CREDIT_CARD and _get(form, "BankAccountType"):
         raise BankFieldsWithCreditCard()
     bank_account_type = _enum(form, "BankAccountType", BANK_ACCOUNT_TYPES, "consumer-checking")
-    currency = form.get("Currency") or "USD"
+    currency = _get(form, "Currency") or "USD"
     if currency.upper() not in CURRENCY_DECIMALS:
         raise _invalid("Currency", currency, "is not an ISO 4217 currency code")
     currency = currency.upper()
     try:
-        charge_amount = parse_charge_amount(form.get("ChargeAmount", ""), currency)
+        charge_amount = parse_charge_amount(_get(form, "ChargeAmount") or "", currency)
     except AmountError as exc:
         raise ChargeAmountInvalid(f"Pay: Invalid charge amount: {exc}") from None
     config: dict[str, Any] = {
@@ -202,11 +286,11 @@ def parse_create(form: Form) -> CreatePayment:
         bank_account_type=bank_account_type if payment_method == ACH_DEBIT else None,
         charge_amount=charge_amount,
         currency=currency,
-        description=form.get("Description", ""),
+        description=mask_digit_runs(_get(form, "Description") or ""),
         input=_enum(form, "Input", INPUTS, "dtmf"),
         min_postal_code_length=_integer(form, "MinPostalCodeLength", 1, MAX_MIN_POSTAL_CODE_LENGTH),
         parameter=parameter,
-        payment_connector=form.get("PaymentConnector") or "Default",
+        payment_connector=_get(form, "PaymentConnector") or "Default",
         postal_code=config["postal_code"],
         security_code=config["security_code"],
         timeout=5 if timeout is None else timeout,
@@ -219,8 +303,8 @@ def parse_create(form: Form) -> CreatePayment:
 
 def parse_update(form: Form) -> UpdatePayment:
     status_callback = _status_callback(form)
-    capture = form.get("Capture") or None
-    status = form.get("Status") or None
+    capture = _get(form, "Capture")
+    status = _get(form, "Status")
     if (capture is None) == (status is None):
         raise CaptureOrStatusRequired()
     if capture is not None and capture not in CAPTURE_ITEMS:

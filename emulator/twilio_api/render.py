@@ -14,6 +14,7 @@ Headers = list[tuple[bytes, bytes]]
 
 # The values api.twilio.com is seen sending on its 2010 API responses.
 CORS_HEADERS: Headers = [
+    (b"access-control-allow-origin", b"*"),
     (
         b"access-control-allow-headers",
         b"Accept, Authorization, Content-Type, If-Match, If-Modified-Since, If-None-Match, "
@@ -27,23 +28,18 @@ CORS_HEADERS: Headers = [
 _JSON = (b"content-type", b"application/json")
 
 
-def response_headers(request_id: str, origin: bytes | None, body: bytes | None) -> Headers:
-    """Headers for an answer; ``origin`` is the request's Origin header, echoed if present.
-
-    Browsers refuse ``Access-Control-Allow-Origin: *`` together with credentials, so a request
-    that names its origin gets that origin back (and ``Vary: Origin``).
-    """
+def response_headers(request_id: str, body: bytes | None) -> Headers:
+    """Headers for an answer: the request id, the body's type and length, and the CORS
+    headers api.twilio.com sends, ``Access-Control-Allow-Origin: *`` included whatever the
+    request's ``Origin`` (no origin is ever reflected, ``null`` included: a browser page may
+    call the API with an ``Authorization`` header it sets itself, never with the browser's
+    own credentials)."""
     headers: Headers = [(b"twilio-request-id", request_id.encode())]
     if body is not None:
         headers.append(_JSON)
         headers.append((b"content-length", str(len(body)).encode()))
     else:
         headers.append((b"content-length", b"0"))
-    if origin:
-        headers.append((b"access-control-allow-origin", origin))
-        headers.append((b"vary", b"Origin"))
-    else:
-        headers.append((b"access-control-allow-origin", b"*"))
     headers.extend(CORS_HEADERS)
     return headers
 

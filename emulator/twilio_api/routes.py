@@ -15,7 +15,7 @@ from emulator.payments.service import PaymentService, UnknownResource
 from emulator.store.idempotency import fingerprint
 from emulator.twilio_api.asgi import ApiRequest, Route
 from emulator.twilio_api.idempotency import IdempotentAnswers, KeyScope
-from emulator.twilio_api.params import Form, parse_create, parse_update, require
+from emulator.twilio_api.params import Form, idempotency_key, parse_create, parse_update
 from emulator.twilio_api.render import Answer, payment_body
 
 __all__ = ["CREATE_PATH", "UPDATE_PATH", "payment_routes"]
@@ -32,7 +32,7 @@ def _scope(request: ApiRequest, form: Form, endpoint: str, resource_sid: str) ->
     return KeyScope(
         account_sid=request.principal.account_sid,
         resource_sid=resource_sid,
-        key=require(form, "IdempotencyKey"),
+        key=idempotency_key(form),
         fingerprint=fingerprint(endpoint, request.form),
     )
 
