@@ -102,6 +102,13 @@ class ControlClient:
         )
         return view
 
+    def set_caller(self, call_sid: str, mode: str) -> dict[str, Any]:
+        """Switch the call's simulated caller to ``auto`` or ``manual``."""
+        result: dict[str, Any] = self._json(
+            self.http.post(f"/_emulator/calls/{call_sid}/caller", json={"mode": mode})
+        )
+        return result
+
     def hang_up(self, call_sid: str) -> None:
         self._json(self.http.post(f"/_emulator/calls/{call_sid}/hangup"))
 

@@ -398,6 +398,24 @@ def test_hang_up_ends_the_session_and_the_call(manual: Agent) -> None:
     assert (caught.value.status, caught.value.code) == (400, 21220)
 
 
+def test_switching_the_caller_to_auto_keys_the_item_being_captured(manual: Agent) -> None:
+    manual.start()
+    manual.capture("payment-card-number", entries=0)
+    assert manual.control.payment(manual.sid)["caller"] == "manual"
+    switched = manual.control.set_caller(manual.call_sid, "auto")
+    assert switched == {"call_sid": manual.call_sid, "caller": "auto"}
+    manual.expected += 1  # the auto caller keys the card number now
+    keyed = manual.wait()[-1]
+    assert (keyed["event"], keyed["params"]["PaymentCardNumber"]) == ("key-in", "xxxxxxxxxxxx4242")
+    assert manual.control.payment(manual.sid)["caller"] == "auto"
+    manual.control.set_caller(manual.call_sid, "manual")
+    assert manual.control.payment(manual.sid)["caller"] == "manual"
+    missing = manual.control.http.post(
+        "/_emulator/calls/CA" + "0" * 32 + "/caller", json={"mode": "auto"}
+    )
+    assert missing.status_code == 404
+
+
 def test_cancel_result(manual: Agent) -> None:
     manual.start()
     done = manual.finish("cancel")["params"]

@@ -172,6 +172,24 @@ async def hang_up(payments: PaymentsDep, call_sid: str) -> dict[str, str]:
     return {"call_sid": call.sid, "status": call.status}
 
 
+class CallerModeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: CallerMode
+
+
+@router.post("/calls/{call_sid}/caller")
+async def set_caller(
+    payments: PaymentsDep, call_sid: str, request: CallerModeRequest
+) -> dict[str, str | None]:
+    """Switch the call's simulated caller (and its active session's) to auto or manual."""
+    try:
+        call = await payments.set_caller(call_sid, request.mode)
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"call_sid": call.sid, "caller": call.caller}
+
+
 @router.post("/payments/{payment_sid}/input")
 async def key_in(payments: PaymentsDep, payment_sid: str, request: KeyInRequest) -> dict[str, Any]:
     """The caller keys digits into the item being captured (``*`` ends the session)."""

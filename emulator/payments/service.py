@@ -21,6 +21,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 from emulator.callbacks import payloads
 from emulator.callbacks.outbox import Outbox
@@ -255,6 +256,25 @@ class PaymentService:
         entry without storing the digits (the key never leaves this process)."""
         message = (item.removesuffix(MATCHER_SUFFIX) + ":" + digits).encode()
         return hmac.new(self._fingerprint_key, message, hashlib.sha256).hexdigest()[:32]
+
+    async def set_caller(self, call_sid: str, mode: CallerMode) -> calls.CallRow:
+        """Switch the call's simulated caller (and its active session's) to ``auto`` or
+        ``manual``; an auto caller at once keys the item being captured, if any."""
+
+        def unit(conn: sqlite3.Connection) -> calls.CallRow:
+            call = calls.get(conn, call_sid)
+            if call is None:
+                raise UnknownResource(f"call {call_sid} does not exist")
+            calls.set_caller(conn, call_sid, mode)
+            for sid in sessions.active_on_call(conn, call_sid):
+                sessions.set_caller(conn, sid, mode)
+                record = sessions.load(conn, sid)
+                item = record.session.capturing if record is not None else None
+                if mode == AUTO and item is not None:
+                    self._db.after_commit(partial(self._schedule_auto_entry, sid, item))
+            return replace(call, caller=mode)
+
+        return await self._db.write(unit)
 
     async def hang_up(self, call_sid: str) -> calls.CallRow:
         """The call ends; a session still active on it ends with ``caller-hung-up``."""

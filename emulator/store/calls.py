@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-__all__ = ["COMPLETED", "IN_PROGRESS", "CallRow", "end", "get", "insert"]
+__all__ = ["COMPLETED", "IN_PROGRESS", "CallRow", "end", "get", "insert", "set_caller"]
 
 IN_PROGRESS = "in-progress"
 COMPLETED = "completed"
@@ -45,3 +45,7 @@ def insert(
 
 def end(conn: sqlite3.Connection, sid: str) -> None:
     conn.execute("UPDATE calls SET status = ? WHERE sid = ?", (COMPLETED, sid))
+
+
+def set_caller(conn: sqlite3.Connection, sid: str, caller: str) -> None:
+    conn.execute("UPDATE calls SET caller = ? WHERE sid = ?", (caller, sid))

@@ -14,7 +14,14 @@ from types import MappingProxyType
 from emulator.payments.machine import Captured, Result, Session, Settlement, State
 from emulator.payments.model import CreatePayment, SessionRecord
 
-__all__ = ["active_on_call", "insert", "load", "save", "waiting_for_auto_caller"]
+__all__ = [
+    "active_on_call",
+    "insert",
+    "load",
+    "save",
+    "set_caller",
+    "waiting_for_auto_caller",
+]
 
 
 _REQUEST_COLUMNS = (
@@ -210,3 +217,8 @@ def waiting_for_auto_caller(conn: sqlite3.Connection) -> list[tuple[str, str]]:
         " WHERE state = 'active' AND caller = 'auto' AND capturing IS NOT NULL"
     ).fetchall()
     return [(sid, item) for sid, item in rows]
+
+
+def set_caller(conn: sqlite3.Connection, sid: str, caller: str) -> None:
+    """Switch the simulated caller of a session between ``auto`` and ``manual``."""
+    conn.execute("UPDATE payment_sessions SET caller = ? WHERE sid = ?", (caller, sid))
