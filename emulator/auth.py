@@ -20,7 +20,6 @@ __all__ = ["WWW_AUTHENTICATE", "Principal", "authenticate", "parse_basic"]
 
 WWW_AUTHENTICATE = b'Basic realm="Twilio API"'
 
-_NO_CREDENTIALS = "Authentication Error - No credentials provided"
 _DUMMY_SECRET = b"0" * 32
 
 
@@ -58,7 +57,7 @@ def authenticate(
     """
     credentials = parse_basic(header)
     if credentials is None:
-        raise AuthenticationFailed(_NO_CREDENTIALS if not header else None)
+        raise AuthenticationFailed.no_credentials() if not header else AuthenticationFailed()
     user, password = credentials
     owner = _verify(conn, user, password.encode("utf-8"))
     if owner is None:

@@ -24,6 +24,10 @@ __all__ = [
     "ConnectorTokenTypeUnsupported",
     "ConnectorUnknown",
     "DatabaseFull",
+    "HttpBadRequest",
+    "HttpBodyTooLarge",
+    "HttpHeadersTooLarge",
+    "HttpRequestTimeout",
     "IdempotencyKeyReused",
     "InternalServerError",
     "InvalidCallState",
@@ -86,7 +90,30 @@ class MissingParameter(TwilioError):
 
 
 class AuthenticationFailed(TwilioError):
+    """401. Its body carries ``detail`` as api.twilio.com's does: empty for wrong credentials,
+    "Your AccountSid or AuthToken was incorrect." when none were sent."""
+
     code, status, message = 20003, 401, "Authenticate"
+    NO_CREDENTIALS: ClassVar[str] = "Authentication Error - No credentials provided"
+
+    @classmethod
+    def no_credentials(cls) -> AuthenticationFailed:
+        return cls(cls.NO_CREDENTIALS, detail="Your AccountSid or AuthToken was incorrect.")
+
+    def __init__(self, message: str | None = None, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    def body(self) -> bytes:
+        return json.dumps(
+            {
+                "code": self.code,
+                "detail": self.detail,
+                "message": self.text,
+                "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+                "status": self.status,
+            }
+        ).encode()
 
 
 class MethodNotAllowed(TwilioError):
@@ -134,6 +161,40 @@ class DatabaseFull(TwilioError):
 
 class InvalidCallState(TwilioError):
     code, status, message = 21220, 400, "Invalid call state: the call is not in progress"
+
+
+# --- refused by the HTTP layer (emulator.http_limits) -----------------------------------------
+# Twilio documents no code for these: the emulator follows Twilio's pattern of 20000 + the HTTP
+# status (20404, 20409, 20429, 20500).
+
+
+class HttpBadRequest(TwilioError):
+    code, status, message = 20400, 400, "Bad Request: the request is not valid HTTP/1.1"
+
+
+class HttpRequestTimeout(TwilioError):
+    code, status, message = 20408, 408, "Request Timeout"
+
+    def __init__(self, seconds: float):
+        super().__init__(
+            f"Request Timeout: the request body was not complete within {seconds:g} seconds"
+        )
+
+
+class HttpBodyTooLarge(TwilioError):
+    code, status, message = 20413, 413, "Request Entity Too Large"
+
+    def __init__(self, limit: int):
+        super().__init__(f"Request Entity Too Large: the request body exceeds {limit} bytes")
+
+
+class HttpHeadersTooLarge(TwilioError):
+    code, status, message = 20431, 431, "Request Header Fields Too Large"
+
+    def __init__(self, limit: int):
+        super().__init__(
+            f"Request Header Fields Too Large: the request line and headers exceed {limit} bytes"
+        )
 
 
 # --- Twilio Pay errors (64xxx); their HTTP status is undocumented, we answer 400 ---------------

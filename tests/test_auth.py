@@ -8,6 +8,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.testing import Account, EmulatorServer
+from tests.api import CALLBACK
 from tests.conftest import (
     DEFAULT_ACCOUNT,
     DEFAULT_CALL,
@@ -32,7 +33,7 @@ def assert_unauthenticated(response: httpx.Response) -> None:
     assert body["code"] == 20003
     assert body["status"] == 401
     assert body["more_info"] == "https://www.twilio.com/docs/errors/20003"
-    assert set(body) == {"code", "message", "more_info", "status"}
+    assert set(body) == {"code", "detail", "message", "more_info", "status"}
 
 
 def test_no_credentials(http: httpx.Client, account: Account) -> None:
@@ -149,9 +150,7 @@ def test_sdk_sees_401_as_twilio_rest_exception(
     user = account.account_sid if credential == "token" else account.api_key_sid
     client = sdk_client(server, user, "wrong" + "0" * 27, account.account_sid)
     with pytest.raises(TwilioRestException) as caught:
-        client.calls(DEFAULT_CALL).payments.create(
-            idempotency_key="k1", status_callback="https://example.com/cb"
-        )
+        client.calls(DEFAULT_CALL).payments.create(idempotency_key="k1", status_callback=CALLBACK)
     assert caught.value.status == 401
     assert caught.value.code == 20003
 
@@ -160,7 +159,5 @@ def test_sdk_with_credentials_of_another_account(server: EmulatorServer, account
     other = server.control.create_account()
     client = sdk_client(server, other.api_key_sid, other.api_key_secret, account.account_sid)
     with pytest.raises(TwilioRestException) as caught:
-        client.calls(DEFAULT_CALL).payments.create(
-            idempotency_key="k1", status_callback="https://example.com/cb"
-        )
+        client.calls(DEFAULT_CALL).payments.create(idempotency_key="k1", status_callback=CALLBACK)
     assert (caught.value.status, caught.value.code) == (401, 20003)

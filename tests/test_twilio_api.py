@@ -21,7 +21,7 @@ def twilio_error(response: httpx.Response, status: int, code: int) -> dict[str, 
     assert response.headers["content-type"] == "application/json"
     assert REQUEST_ID.match(response.headers["twilio-request-id"])
     body: dict[str, object] = response.json()
-    assert set(body) == ERROR_KEYS
+    assert set(body) == (ERROR_KEYS | {"detail"} if status == 401 else ERROR_KEYS)
     assert body["code"] == code
     assert body["status"] == status
     assert body["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
@@ -120,3 +120,23 @@ def test_unhandled_error_is_500_in_twilio_shape_and_logged(tmp_path: Path) -> No
         request_id = response.headers["twilio-request-id"]
         server.stop()
         assert f"unhandled error answering request {request_id}" in server.log
+
+
+def test_401_bodies_carry_twilios_detail(http: httpx.Client, account: Account) -> None:
+    """As api.twilio.com: ``detail`` explains a missing credential, and is empty for a wrong one."""
+    path = f"/2010-04-01/Accounts/{account.account_sid}/Calls/CA{'0' * 32}/Payments.json"
+    missing = http.post(path)
+    assert missing.status_code == 401
+    assert missing.json() == {
+        "code": 20003,
+        "detail": "Your AccountSid or AuthToken was incorrect.",
+        "message": "Authentication Error - No credentials provided",
+        "more_info": "https://www.twilio.com/docs/errors/20003",
+        "status": 401,
+    }
+    wrong = http.post(path, headers=basic(account.account_sid, "wrong"))
+    assert wrong.status_code == 401
+    assert wrong.text == (
+        '{"code": 20003, "detail": "", "message": "Authenticate", '
+        '"more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}'
+    )
