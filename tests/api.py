@@ -10,7 +10,10 @@ import httpx
 
 from emulator.testing import Account, EmulatorServer
 
-CALLBACK = "https://example.com/payments/status"
+# Where delivery does not matter: a closed port of this machine (9, "discard", listens nowhere
+# here), so the emulator's attempt fails at once and nothing leaves 127.0.0.1. Tests that check
+# deliveries pass the URL of a receiver of their own (tests/receiver.py).
+CALLBACK = "http://127.0.0.1:9/payments/status"
 
 
 def basic(user: str, password: str) -> dict[str, str]:

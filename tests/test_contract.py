@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract import problems
+from tests.contract import SPEC, problems
 
 AC, CA, PK = "AC" + "a" * 32, "CA" + "b" * 32, "PK" + "c" * 32
 PATH = f"/2010-04-01/Accounts/{AC}/Calls/{CA}/Payments/{PK}.json"
@@ -75,3 +75,33 @@ def test_bad_error_answers_are_caught(body: dict[str, Any]) -> None:
 
 def test_a_dropped_connection_has_no_answer_to_check() -> None:
     assert problems({"method": "POST", "path": PATH, "status": 0, "response": ""}) == []
+
+
+def test_the_excerpt_is_twilios_spec_unchanged() -> None:
+    """tests/data/payments-openapi-excerpt.json is cut from tests/data/twilio_api_v2010.json:
+    what it keeps is the full document's, and it names that document's release."""
+    excerpt = json.loads(SPEC.read_text())
+    full = json.loads((SPEC.parent / "twilio_api_v2010.json").read_text())
+    assert set(excerpt["paths"]) == {
+        "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}/Payments.json",
+        "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}/Payments/{Sid}.json",
+    }
+    for path, operations in excerpt["paths"].items():
+        assert operations == full["paths"][path], path
+    for kind, components in excerpt["components"].items():
+        for name, component in components.items():
+            assert component == full["components"][kind][name], name
+    info = dict(excerpt["info"])
+    source = info.pop("x-excerpt-of")
+    assert info == full["info"]
+    assert (source["repository"], source["path"]) == (
+        "twilio/twilio-oai",
+        "spec/json/twilio_api_v2010.json",
+    )
+    assert (source["commit"], source["release"]) == (
+        "d50069b44ea8cd23141385bdb6db48f16ff75bb5",
+        "2.6.7",
+    )
+    for key in ("openapi", "servers", "security"):
+        assert excerpt[key] == full[key], key
+    assert all(tag in full["tags"] for tag in excerpt["tags"])

@@ -158,7 +158,9 @@ def free_port() -> int:
 
 def test_replay_the_image_install_and_start(tmp_path: Path, stages: list[Stage]) -> None:
     """The builder's COPY and RUN, then the final stage's ENV, CMD and HEALTHCHECK, on this
-    machine: /opt/venv and /data become temporary directories, ports become free ones."""
+    machine: /opt/venv and /data become temporary directories, ports become free ones. (Under
+    .ci/run, whose tests have no network, pip installs from the wheels .ci/run fetched before:
+    it sets PIP_NO_INDEX and PIP_FIND_LINKS, which the build's environment inherits.)"""
     builder, final = stages
     source, venv, data = tmp_path / "src", tmp_path / "venv", tmp_path / "data"
     source.mkdir()

@@ -19,9 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.testing import Account, EmulatorServer
-from tests.api import PaymentsApi, error_code, new_call_sid
-
-CALLBACK = "https://example.com/cb"
+from tests.api import CALLBACK, PaymentsApi, error_code, new_call_sid
 
 
 @pytest.fixture

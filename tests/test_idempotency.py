@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from emulator.testing import Account, EmulatorServer
+from emulator.testing import Account, ControlClient, EmulatorServer
 from tests.api import CALLBACK, PaymentsApi, basic, error_code, new_call_sid
 
 
@@ -19,6 +18,14 @@ def api(
     make_api: Callable[..., PaymentsApi], server: EmulatorServer, account: Account
 ) -> PaymentsApi:
     return make_api(server, account)
+
+
+@pytest.fixture
+def clock(server: EmulatorServer) -> Iterator[ControlClient]:
+    """The shared server's control plane, for its clock; the clock is server-wide, so it is
+    given back to real time after the test."""
+    yield server.control
+    server.control.set_clock(reset=True)
 
 
 def test_create_replay_is_byte_for_byte_and_starts_nothing(api: PaymentsApi) -> None:
@@ -34,11 +41,13 @@ def test_create_replay_is_byte_for_byte_and_starts_nothing(api: PaymentsApi) -> 
     assert api.create(call_sid).status_code == 201
 
 
-def test_update_replay_makes_no_second_state_change(api: PaymentsApi) -> None:
+def test_update_replay_makes_no_second_state_change(api: PaymentsApi, clock: ControlClient) -> None:
+    clock.set_clock(freeze_at="2030-01-01T00:00:00Z")
     call_sid, sid = api.start()
     first = api.update(call_sid, sid, key="k-cancel", Status="cancel")
     assert first.status_code == 202
-    time.sleep(1.05)  # a second state change would move date_updated
+    assert first.json()["date_updated"] == "Tue, 01 Jan 2030 00:00:00 +0000"
+    clock.set_clock(advance_seconds=60)  # a second state change would move date_updated
     replay = api.update(call_sid, sid, key="k-cancel", Status="cancel")
     assert (replay.status_code, replay.content) == (202, first.content)
 
@@ -181,12 +190,15 @@ def test_records_survive_a_restart(tmp_path: Path, make_api: Callable[..., Payme
 
 
 def test_records_expire(tmp_path: Path, make_api: Callable[..., PaymentsApi]) -> None:
-    ttl_hours = str(1.5 / 3600)  # 1.5 seconds
-    with EmulatorServer("--idempotency-ttl-hours", ttl_hours, database=tmp_path / "e.db") as server:
+    """Kept ``--idempotency-ttl-hours``, then forgotten; on an emulator of its own, whose clock
+    the test moves."""
+    with EmulatorServer("--idempotency-ttl-hours", "1", database=tmp_path / "e.db") as server:
         api = make_api(server, server.control.create_account())
+        server.control.set_clock(freeze_at="2030-01-01T00:00:00Z")
         call_sid = new_call_sid()
         assert api.create(call_sid, key="short-lived").status_code == 201
+        server.control.set_clock(advance_seconds=3599)
         assert api.create(call_sid, key="short-lived").status_code == 201  # replay
-        time.sleep(1.6)
+        server.control.set_clock(advance_seconds=2)  # an hour and a second after the answer
         # forgotten: the same key is a new request, refused because a session is active
         assert error_code(api.create(call_sid, key="short-lived")) == (400, 64021)

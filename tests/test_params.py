@@ -1,9 +1,11 @@
 """Unit tests for emulator.twilio_api.params: form fields -> CreatePayment / UpdatePayment.
 
-Pure: no server. The rules are the fact sheet's sections 2 and 3 (parameters, enums, defaults)
-and section 6 (error codes): 20001 for a missing required parameter, 64020 for a misspelled or
-out-of-range value, 64003 for a bad ChargeAmount, 64014 for ACH without AVSName, 64017 for bank
-fields on a card session and 64018 for an update without exactly one of Capture / Status.
+Pure: no server. The parameters, their allowed values and their defaults are those of
+Twilio's Payments resource (its OpenAPI spec, tests/data/payments-openapi-excerpt.json, and its
+documentation); the error codes are Twilio's: 20001 for a missing required parameter, 64020 for
+a misspelled or out-of-range value, 64003 for a bad ChargeAmount, 64014 for ACH without
+AVSName, 64017 for bank fields on a card session and 64018 for an update without exactly one
+of Capture / Status.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from emulator.twilio_api.params import (
     require,
 )
 
-CB = "https://example.com/cb"
+CB = "http://127.0.0.1:9/payments/status"  # a closed local port; these tests only parse it
 ACH = {"PaymentMethod": "ach-debit", "Parameter": '{"AVSName": "Jane"}'}
 
 CARD_ITEMS = ("payment-card-number", "expiration-date", "security-code", "postal-code")
@@ -56,8 +58,9 @@ CARD_BRANDS = (
     "enroute",
 )
 
-# The create bodies twilio-python 9.13.0 and twilio-node 6.2.0 sent, copied verbatim from the
-# fact sheet's sdk-request-captures.json (checked against that file below when it is present).
+# The create bodies twilio-python 9.13.0 and twilio-node 6.2.0 sent, copied verbatim from
+# tests/data/sdk-request-captures.json (test_embedded_bodies_match_the_capture_file checks them
+# against it). Their StatusCallback (example.com) is data: they are parsed, never sent.
 PYTHON_CREATE = (
     "IdempotencyKey=idem-1&StatusCallback=https%3A%2F%2Fexample.com%2Fcb"
     "&BankAccountType=consumer-checking&ChargeAmount=10.5&Currency=USD&Description=desc"
@@ -101,7 +104,8 @@ SDK_UPDATES = (
         "cancel",
     ),
 )
-CAPTURES_FILE = Path("/work/shared/reference/sdk-request-captures.json")
+CAPTURES_FILE = Path(__file__).resolve().parent / "data" / "sdk-request-captures.json"
+SPEC_FILE = Path(__file__).resolve().parent / "data" / "payments-openapi-excerpt.json"
 
 
 def form_of(body: str) -> dict[str, str]:
@@ -357,23 +361,28 @@ def test_require_matching_inputs_values(text: str, expected: tuple[str, ...]) ->
 
 
 def test_spec_example_body() -> None:
-    """The OpenAPI spec's own create example (fact sheet section 2)."""
-    request = parse_create(
-        {
-            "ChargeAmount": "12.00",
-            "Currency": "USD",
-            "Description": "api testing",
-            "IdempotencyKey": "abcd",
-            "Input": "dtmf",
-            "Parameter": "{'name':'foobar'}",
-            "PaymentConnector": "stripe_connector",
-            "PaymentMethod": "credit-card",
-            "PostalCode": "true",
-            "SecurityCode": "true",
-            "StatusCallback": "https://myapp.com/payments",
-            "ValidCardTypes": "visa amex",
-        }
-    )
+    """The create example of Twilio's OpenAPI spec (``startPaymentSessionSuccess`` in
+    tests/data/payments-openapi-excerpt.json), its booleans as a form sends them."""
+    form = {
+        "ChargeAmount": "12.00",
+        "Currency": "USD",
+        "Description": "api testing",
+        "IdempotencyKey": "abcd",
+        "Input": "dtmf",
+        "Parameter": "{'name':'foobar'}",
+        "PaymentConnector": "stripe_connector",
+        "PaymentMethod": "credit-card",
+        "PostalCode": "true",
+        "SecurityCode": "true",
+        "StatusCallback": "https://myapp.com/payments",
+        "ValidCardTypes": "visa amex",
+    }
+    spec = json.loads(SPEC_FILE.read_text())
+    operation = spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}/Payments.json"]
+    body = operation["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+    example = body["examples"]["startPaymentSessionSuccess"]["value"]
+    assert form == {k: str(v).lower() if isinstance(v, bool) else v for k, v in example.items()}
+    request = parse_create(form)
     assert request.charge_amount == Decimal(12)
     assert request.parameter == {"name": "foobar"}
     assert request.payment_connector == "stripe_connector"
@@ -384,8 +393,6 @@ def test_spec_example_body() -> None:
 
 
 def test_embedded_bodies_match_the_capture_file() -> None:
-    if not CAPTURES_FILE.exists():
-        pytest.skip(f"{CAPTURES_FILE} is not present")
     captures = json.loads(CAPTURES_FILE.read_text())
     python = [c["body"] for c in captures["twilio-python"]]
     node = [c["body"] for c in captures["twilio-node"]]
@@ -720,9 +727,7 @@ def test_ach_needs_avs_name(parameter: str | None) -> None:
     "fields",
     [
         {},
-        {"Capture": "", "Status": ""},
-        {"Capture": ""},
-        {"Status": ""},
+        {"Capture": "", "Status": ""},  # both given, if empty
         {"Capture": "payment-card-number", "Status": "complete"},
         {"Capture": "postal-code", "Status": "cancel"},
     ],
@@ -731,6 +736,15 @@ def test_update_needs_exactly_one_of_capture_or_status(fields: dict[str, str]) -
     with pytest.raises(CaptureOrStatusRequired) as info:
         parse_update({"StatusCallback": CB, **fields})
     assert_twilio_error(info.value, 64018)
+
+
+@pytest.mark.parametrize("name", ["Capture", "Status"])
+def test_update_with_an_empty_capture_or_status_is_a_bad_value(name: str) -> None:
+    # given, but empty: not one of the allowed values (not "neither given", which is 64018)
+    with pytest.raises(InvalidParameterValue) as info:
+        parse_update({"StatusCallback": CB, name: ""})
+    assert_twilio_error(info.value, 64020)
+    assert name in info.value.text
 
 
 @pytest.mark.parametrize("capture", CAPTURE_VALUES)
@@ -746,7 +760,7 @@ def test_there_are_ten_capture_values() -> None:
 
 @pytest.mark.parametrize("status", ["complete", "cancel"])
 def test_update_status_values(status: str) -> None:
-    request = parse_update({"StatusCallback": CB, "Status": status, "Capture": ""})
+    request = parse_update({"StatusCallback": CB, "Status": status})
     assert request.status == status
     assert request.capture is None
 

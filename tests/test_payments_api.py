@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from emulator.testing import Account, EmulatorServer
+from emulator.testing import Account, ControlClient, EmulatorServer
 from tests.api import PaymentsApi, error_code, new_call_sid
 from tests.conftest import basic
 
@@ -24,6 +23,14 @@ def api(
     make_api: Callable[..., PaymentsApi], server: EmulatorServer, account: Account
 ) -> PaymentsApi:
     return make_api(server, account)
+
+
+@pytest.fixture
+def clock(server: EmulatorServer) -> Iterator[ControlClient]:
+    """The shared server's control plane, for its clock; the clock is server-wide, so it is
+    given back to real time after the test."""
+    yield server.control
+    server.control.set_clock(reset=True)
 
 
 # --- answers ------------------------------------------------------------------------------
@@ -48,14 +55,17 @@ def test_create_answers_201_with_the_six_fields(api: PaymentsApi) -> None:
     assert response.text.startswith('{"account_sid": "AC')  # Twilio's ", " and ": " spacing
 
 
-def test_update_answers_202_and_moves_date_updated(api: PaymentsApi) -> None:
+def test_update_answers_202_and_moves_date_updated(api: PaymentsApi, clock: ControlClient) -> None:
+    clock.set_clock(freeze_at="2030-01-01T00:00:00Z")
     call_sid, sid = api.start()
-    time.sleep(1.05)  # RFC 2822 dates have whole seconds
+    clock.set_clock(advance_seconds=1)  # RFC 2822 dates have whole seconds
     response = api.update(call_sid, sid, Capture="payment-card-number")
     assert response.status_code == 202
     body = response.json()
     assert body["sid"] == sid
     assert body["date_updated"] != body["date_created"]
+    assert body["date_created"] == "Tue, 01 Jan 2030 00:00:00 +0000"
+    assert body["date_updated"] == "Tue, 01 Jan 2030 00:00:01 +0000"
     assert body["uri"].endswith(f"/Payments/{sid}.json")
 
 
@@ -108,7 +118,7 @@ def test_create_missing_required_parameter(api: PaymentsApi, missing: str) -> No
         ({"ValidCardTypes": "visa bitcoin"}, 64020, "ValidCardTypes"),
         ({"RequireMatchingInputs": "pin"}, 64020, "RequireMatchingInputs"),
         ({"Currency": "ABC"}, 64020, "Currency"),
-        ({"StatusCallback": "ftp://example.com/x"}, 64020, "StatusCallback"),
+        ({"StatusCallback": "ftp://127.0.0.1/x"}, 64020, "StatusCallback"),
         ({"Parameter": "not json"}, 64020, "Parameter"),
         ({"Confirmation": "sure"}, 64020, "Confirmation"),
         ({"ChargeAmount": "-5"}, 64003, "ChargeAmount"),

@@ -20,7 +20,7 @@ import pytest
 from cryptography import x509
 
 from emulator.testing import EmulatorServer
-from tests.api import basic
+from tests.api import CALLBACK, basic
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = Path(__file__).resolve().parent / "tls"
@@ -70,7 +70,7 @@ def test_https_and_http_share_one_state(tls_emulator: TlsEmulator) -> None:
         path = f"/2010-04-01/Accounts/{account.account_sid}/Calls/CA{'1' * 32}/Payments.json"
         created = client.post(
             f"https://127.0.0.1:{tls_emulator.port}{path}",
-            data={"IdempotencyKey": "tls", "StatusCallback": "https://example.com/cb"},
+            data={"IdempotencyKey": "tls", "StatusCallback": CALLBACK},
             headers=basic(account.account_sid, account.auth_token),
         )
     assert created.status_code == 201
@@ -119,7 +119,7 @@ def test_python_program_without_the_ca_is_refused(tls_emulator: TlsEmulator) -> 
     code = (
         "from twilio.rest import Client\n"
         f"Client('{ACCOUNT}', '{TOKEN}').calls('CA{'2' * 32}').payments.create("
-        "idempotency_key='k', status_callback='https://example.com/cb')\n"
+        f"idempotency_key='k', status_callback='{CALLBACK}')\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

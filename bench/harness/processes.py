@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
-from harness.plan import AUTH_HEADER, BENCH, PRISM_BIN, PRISM_DIR, PRISM_VERSION, SPEC, Plan
 
 from emulator.testing import EmulatorServer
+from harness.plan import AUTH_HEADER, BENCH, PRISM_BIN, PRISM_DIR, PRISM_VERSION, SPEC, Plan
 
 UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 UVICORN_FLAGS += ["--log-level", "info"]  # the line with the port bound; no access log

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
 from harness.plan import AC, CAPTURES, SESSIONS, TOKEN
 
 
