@@ -4,6 +4,10 @@
 opened), binds the listening sockets itself (so that a busy port is a clear message), prints
 the addresses it listens on and serves until stopped: plain HTTP, and HTTPS too when TLS is
 on, with certificates of its own local CA if none are given (``emulator.certs``).
+
+Both servers use one protocol class, :class:`~emulator.http_limits.EmulatorHttpProtocol`,
+bound to the HTTP limits of the settings (sizes, timeouts, and one connection cap for the
+two together).
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import asyncio
 import contextlib
 import copy
 import errno
+import functools
 import gc
+import inspect
+import logging
 import signal
 import socket
 import sys
@@ -21,26 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from emulator import __version__
 from emulator.app import create_app
 from emulator.errors import ConfigError
+from emulator.http_limits import EmulatorHttpProtocol, HttpLimits
 from emulator.settings import DEFAULT_TLS_PORT, Settings, local_url
-from emulator.twilio_api.asgi import CLOSE_CONNECTION
 
-__all__ = ["EmulatorHttpProtocol", "listen", "run"]
+__all__ = ["EmulatorHttpProtocol", "listen", "raise_open_file_limit", "run"]
 
+logger = logging.getLogger("emulator")
 
-class EmulatorHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, giving the app a way to drop the connection (faults)."""
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        # The ASGI spec types extension values as dicts; ours is a callable (a server-specific
-        # extension, read only by the emulator's own edge).
-        extensions: dict[str, Any] = {CLOSE_CONNECTION: self.transport.close}
-        self.scope["extensions"] = extensions
+OPEN_FILES_WANTED = 1 << 20
+"""The soft limit of open files asked for at start-up (at most the hard limit)."""
 
 
 def run(settings: Settings) -> int:
@@ -48,6 +48,10 @@ def run(settings: Settings) -> int:
     is on, both from this one process and this one app (one state)."""
     app = create_app(settings)
     tls = _tls_files(settings) if settings.tls_enabled else None
+    raise_open_file_limit()
+    protocol = EmulatorHttpProtocol.configured(
+        HttpLimits.from_settings(settings, request_id=app.emulator.ids.request_id)
+    )
     sock = listen(settings.host, settings.port)
     tls_sock = None
     if tls is not None:
@@ -57,11 +61,15 @@ def run(settings: Settings) -> int:
         "log_level": settings.log_level,
         "access_log": settings.log_level in ("debug", "trace"),
         "log_config": _log_config(settings.log_level),
-        "http": EmulatorHttpProtocol,
+        "http": protocol,
+        "ws": "none",  # no WebSocket: an upgrade request is answered as any other
+        # uvicorn types these two as int, and uses them as the float seconds they are.
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "timeout_graceful_shutdown": settings.shutdown_grace_s,
         "server_header": False,
         "date_header": False,
     }
-    servers = [_Server(uvicorn.Config(app, lifespan="on", **options))]
+    servers = [_Server(uvicorn.Config(app, lifespan="on", **options), protocol, settings)]
     sockets = [sock]
     # Printed whatever the log level: tools (emulator.testing among them) read the port here.
     print(
@@ -75,7 +83,7 @@ def run(settings: Settings) -> int:
         config = uvicorn.Config(
             app, lifespan="off", ssl_certfile=str(cert), ssl_keyfile=str(key), **options
         )
-        servers.append(_Server(config))
+        servers.append(_Server(config, protocol, settings))
         sockets.append(tls_sock)
         host, port = tls_sock.getsockname()[:2]
         print(
@@ -87,19 +95,63 @@ def run(settings: Settings) -> int:
     # Requests allocate many short-lived objects and almost no cycles: collect the young
     # generation less often, and the old ones rarely (p99 latency under load: 63 -> 20 ms).
     gc.set_threshold(100_000, 50, 100)
-    _run_loop(_serve(servers, sockets))
+    _run_loop(_serve(app, servers, sockets))
     return 0 if servers[0].started else 1
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, with signals handled once for all servers by :func:`_serve`."""
+def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> None:
+    """Raise the soft limit of open files towards the hard one, so that connections beyond
+    the usual 1024 are refused by ``max_connections`` (which closes idle ones to make room)
+    rather than by the system (which fails new clients); the cap, not this, bounds memory."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:  # pragma: no cover - e.g. macOS's OPEN_MAX
+            logger.debug("could not raise the open-files limit to %d: %s", target, exc)
 
-    def __init__(self, config: uvicorn.Config) -> None:
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, with signals handled once for all servers by :func:`_serve`, and a
+    TLS handshake timeout."""
+
+    def __init__(
+        self, config: uvicorn.Config, protocol: type[EmulatorHttpProtocol], settings: Settings
+    ) -> None:
         super().__init__(config)
         self.ready = asyncio.Event()
+        self.protocol = protocol
+        self.handshake_timeout = settings.header_timeout_s
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
+        if sockets is None or self.config.ssl is None:
+            await super().startup(sockets=sockets)
+        else:
+            # uvicorn leaves the TLS handshake timeout at the loop's 60 s, during which a
+            # connection that never completes its handshake is not yet the protocol's (so
+            # neither timed out nor counted): the handshake gets the header timeout instead.
+            await super().startup(sockets=[])  # the lifespan, and uvicorn's state
+            make_protocol = functools.partial(
+                self.protocol,
+                config=self.config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+            )
+            loop = asyncio.get_running_loop()
+            for sock in sockets:
+                server = await loop.create_server(
+                    make_protocol,
+                    sock=sock,
+                    ssl=self.config.ssl,
+                    backlog=self.config.backlog,
+                    ssl_handshake_timeout=self.handshake_timeout,
+                )
+                self.servers.append(server)
         self.ready.set()
 
     @contextlib.contextmanager
@@ -107,17 +159,32 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve(servers: list[_Server], sockets: list[socket.socket]) -> None:
+async def _serve(app: object, servers: list[_Server], sockets: list[socket.socket]) -> None:
     """Start the first server (it runs the app's lifespan), then the others; stop them all
-    on SIGINT or SIGTERM."""
+    on SIGINT or SIGTERM (telling the app first, when it has a way to be told)."""
     loop = asyncio.get_running_loop()
+    pending: set[asyncio.Future[Any]] = set()
 
     def stop() -> None:
         for server in servers:
             server.should_exit = True
 
+    def on_signal() -> None:
+        begin_shutdown = getattr(getattr(app, "emulator", None), "begin_shutdown", None)
+        try:
+            if callable(begin_shutdown):
+                result = begin_shutdown()
+                if inspect.isawaitable(result):
+                    future = asyncio.ensure_future(result)
+                    pending.add(future)
+                    future.add_done_callback(pending.discard)
+        except Exception:
+            logger.exception("begin_shutdown failed")
+        finally:
+            stop()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(sig, on_signal)
     first = asyncio.create_task(servers[0].serve(sockets=[sockets[0]]))
     ready = asyncio.create_task(servers[0].ready.wait())
     await asyncio.wait([first, ready], return_when=asyncio.FIRST_COMPLETED)
