@@ -223,7 +223,9 @@ def test_pending_deliveries_drain_after_a_kill_and_restart(
     database = tmp_path / "e.db"
     with slow.running(), EmulatorServer("--caller", "manual", database=database) as server:
         api = make_api(server, server.control.create_account())
-        call_sid, sid = manual_session(server, api, slow.url())
+        # a long input Timeout: no input-timeout callback while the slow ones drain
+        call_sid = server.control.create_call(api.account.account_sid, caller="manual")
+        _, sid = api.start(call_sid, StatusCallback=slow.url(), Timeout=600)
         for item in CARD_ITEMS:
             assert (
                 api.update(call_sid, sid, Capture=item, StatusCallback=slow.url()).status_code

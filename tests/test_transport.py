@@ -1,4 +1,5 @@
-"""The callback transport against real servers on 127.0.0.1: keep-alive, framing, failures."""
+"""The callback transport against real servers on 127.0.0.1: keep-alive, framing, failures,
+bounded answers, names through the resolver (a stub: nothing leaves the machine)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from emulator.callbacks.transport import CallbackTransport
+from emulator.callbacks.resolver import Resolver
+from emulator.callbacks.transport import TRUNCATED, CallbackTransport
 from tests.receiver import Receiver
 
 TIMEOUTS = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), 2.0)}
@@ -195,3 +197,151 @@ def test_garbage_or_silence_is_a_protocol_error(reply: bytes) -> None:
 
     with pytest.raises(httpx.RemoteProtocolError):
         asyncio.run(main())
+
+
+# --- bounded answers: at most the cap is read, then the connection is closed --------------------
+
+
+def test_a_huge_answer_is_read_up_to_the_cap_and_the_connection_closed() -> None:
+    body = b"x" * 10_000_000
+    sent: list[int] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+            try:
+                for start in range(0, len(body), 65536):
+                    writer.write(body[start : start + 65536])
+                    await writer.drain()
+                    sent.append(65536)
+            except ConnectionError:
+                return
+
+    async def main() -> tuple[list[tuple[int, int, bool]], int]:
+        server, base, connections = await serve(script)
+        transport = CallbackTransport(max_response_bytes=1000)
+        answers = []
+        for _ in range(2):
+            answer = await transport.handle_async_request(post(base))
+            content = await answer.aread()
+            answers.append((answer.status_code, len(content), answer.extensions[TRUNCATED]))
+        await transport.aclose()
+        server.close()
+        return answers, len(connections)
+
+    answers, connections = asyncio.run(main())
+    assert answers == [(200, 1000, True)] * 2
+    assert connections == 2  # a cut-short answer leaves its connection unusable: closed
+
+
+def test_an_endless_chunked_answer_is_cut_at_the_cap() -> None:
+    chunk = b"%x\r\n%s\r\n" % (4096, b"y" * 4096)
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        while True:  # until the client closes the connection
+            writer.write(chunk)
+            await writer.drain()
+
+    async def main() -> tuple[int, int, bool]:
+        server, base, _ = await serve(script)
+        transport = CallbackTransport()  # the default cap: 64 KiB
+        answer = await transport.handle_async_request(post(base))
+        content = await answer.aread()
+        await transport.aclose()
+        server.close()
+        return answer.status_code, len(content), answer.extensions[TRUNCATED]
+
+    assert asyncio.run(main()) == (200, 65536, True)
+
+
+@pytest.mark.parametrize(("cap", "kept"), [(0, b""), (5, b"hello"), (6, b"hello")])
+def test_a_small_answer_is_kept_up_to_the_cap_and_the_connection_reused(
+    cap: int, kept: bytes
+) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            await writer.drain()
+
+    async def main() -> tuple[list[tuple[bytes, bool]], int]:
+        server, base, connections = await serve(script)
+        transport = CallbackTransport(max_response_bytes=cap)
+        answers = []
+        for _ in range(2):
+            answer = await transport.handle_async_request(post(base))
+            answers.append((await answer.aread(), answer.extensions[TRUNCATED]))
+        await transport.aclose()
+        server.close()
+        return answers, len(connections)
+
+    answers, connections = asyncio.run(main())
+    assert answers == [(kept, cap < 5)] * 2
+    assert connections == 1  # each answer came whole in one read: its connection is reusable
+
+
+def test_endless_headers_are_a_protocol_error() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        while True:
+            writer.write(b"X-Filler: " + b"z" * 1000 + b"\r\n")
+            await writer.drain()
+
+    async def main() -> None:
+        server, base, _ = await serve(script)
+        transport = CallbackTransport(max_head_bytes=16384)
+        try:
+            await transport.handle_async_request(post(base))
+        finally:
+            await transport.aclose()
+            server.close()
+
+    with pytest.raises(httpx.RemoteProtocolError, match="exceed 16384 bytes"):
+        asyncio.run(main())
+
+
+# --- names: resolved once through the resolver, never by the connection itself --------------------
+
+
+def test_names_go_through_the_resolver_and_its_cache() -> None:
+    looked_up: list[str] = []
+
+    def lookup(host: str, port: int) -> list[tuple[int, str, int]]:
+        looked_up.append(host)
+        if host == "receiver.test":
+            return [(int(socket.AF_INET), "127.0.0.1", port)]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await read_request(reader)
+        assert b"\r\nHost: receiver.test:" in request
+        writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+
+    async def main() -> tuple[list[int], list[str]]:
+        server, base, connections = await serve(script)
+        port = base.rsplit(":", 1)[1]
+        transport = CallbackTransport(resolver=Resolver(lookup))
+        statuses = []
+        for _ in range(3):  # three connections (the receiver closes each): one look-up
+            answer = await transport.handle_async_request(post(f"http://receiver.test:{port}/x"))
+            statuses.append(answer.status_code)
+        errors = []
+        for _ in range(3):
+            try:
+                await transport.handle_async_request(post(f"http://dead.test:{port}/x"))
+            except httpx.ConnectError as exc:
+                errors.append(str(exc))
+        await transport.aclose()
+        server.close()
+        assert len(connections) == 3
+        return statuses, errors
+
+    statuses, errors = asyncio.run(main())
+    assert statuses == [204] * 3
+    assert errors == ["cannot resolve 'dead.test': Name or service not known"] * 3
+    assert looked_up == ["receiver.test", "dead.test"]

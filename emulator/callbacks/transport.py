@@ -8,6 +8,12 @@ per origin over asyncio streams, requests written in one piece, responses parsed
 httptools (the C parser uvicorn already uses). It keeps httpx's client API, timeouts and
 exceptions, at about a tenth of the cost.
 
+Bounded whatever the receiver does: host names are resolved by a shared, caching
+:class:`~emulator.callbacks.resolver.Resolver` (a dead name costs one look-up, not one per
+callback); at most ``max_head_bytes`` of status line and headers and ``max_response_bytes``
+of body are read, then the connection is closed (a receiver answering gigabytes costs
+nothing); the ``read`` timeout covers the whole answer.
+
 Not supported (the outbox never needs them): HTTP/2, proxies, streaming request bodies,
 ``Expect: 100-continue``, connection upgrades.
 """
@@ -22,12 +28,19 @@ from dataclasses import dataclass, field
 import httptools
 import httpx
 
-__all__ = ["CallbackTransport"]
+from emulator.callbacks.resolver import ResolveError, Resolver
+
+__all__ = ["TRUNCATED", "CallbackTransport"]
 
 Origin = tuple[str, str, int]
 
 MAX_IDLE_PER_ORIGIN = 64
 READ_SIZE = 65536
+MAX_RESPONSE_BYTES = 65536
+MAX_HEAD_BYTES = 65536
+
+TRUNCATED = "emulator.truncated"
+"""Response extension: True when the body was cut at ``max_response_bytes`` (the rest unread)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -44,10 +57,12 @@ class _Connection:
 
 @dataclass(slots=True)
 class _Response:
-    """httptools' callbacks fill this in."""
+    """httptools' callbacks fill this in; the body is kept up to ``cap`` bytes."""
 
+    cap: int
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: list[bytes] = field(default_factory=list)
+    received: int = 0  # body bytes seen (kept or not)
     headers_done: bool = False
     done: bool = False
 
@@ -58,7 +73,10 @@ class _Response:
         self.headers_done = True
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        room = self.cap - self.received
+        if room > 0:
+            self.body.append(body[:room])
+        self.received += len(body)
 
     def on_message_complete(self) -> None:
         self.done = True
@@ -69,9 +87,19 @@ class _StaleConnection(Exception):
 
 
 class CallbackTransport(httpx.AsyncBaseTransport):
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        resolver: Resolver | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_head_bytes: int = MAX_HEAD_BYTES,
+    ) -> None:
         self._ssl_context = ssl_context
         self._idle: defaultdict[Origin, list[_Connection]] = defaultdict(list)
+        self.resolver = resolver if resolver is not None else Resolver()
+        self._max_response_bytes = max_response_bytes
+        self._max_head_bytes = max_head_bytes
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
@@ -102,8 +130,10 @@ class CallbackTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None],
         request: httpx.Request,
     ) -> httpx.Response:
-        response = _Response()
+        response = _Response(self._max_response_bytes)
         parser = httptools.HttpResponseParser(response)
+        head_bytes = 0
+        truncated = False
         try:
             connection.writer.write(message)
             async with asyncio.timeout(timeouts.get("write")):
@@ -115,7 +145,20 @@ class CallbackTransport(httpx.AsyncBaseTransport):
                         if response.headers_done:
                             break  # a body that ends with the connection
                         raise _StaleConnection()
+                    if not response.headers_done:
+                        head_bytes += len(data)
                     parser.feed_data(data)
+                    if not response.headers_done:
+                        if head_bytes > self._max_head_bytes:
+                            connection.close()
+                            raise httpx.RemoteProtocolError(
+                                f"the answer's status line and headers exceed "
+                                f"{self._max_head_bytes} bytes",
+                                request=request,
+                            )
+                    elif not response.done and response.received >= response.cap:
+                        truncated = True  # the cap is reached: the rest is not read
+                        break
         except _StaleConnection:
             connection.close()
             raise
@@ -130,6 +173,10 @@ class CallbackTransport(httpx.AsyncBaseTransport):
             if not response.headers and not response.body:
                 raise _StaleConnection() from None
             raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from None
+        except BaseException:  # cancelled (a shutdown's grace period ran out): not reusable
+            connection.close()
+            raise
+        # cut short (the rest unread), the connection is unusable; read whole, it may be reused
         if response.done and _keep_alive(parser.get_http_version(), response.headers):
             self._checkin(origin, connection)
         else:
@@ -138,7 +185,10 @@ class CallbackTransport(httpx.AsyncBaseTransport):
             parser.get_status_code(),
             headers=response.headers,
             content=b"".join(response.body),
-            extensions={"http_version": b"HTTP/1.1"},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                TRUNCATED: truncated or response.received > response.cap,
+            },
             request=request,
         )
 
@@ -161,28 +211,43 @@ class CallbackTransport(httpx.AsyncBaseTransport):
     async def _connect(
         self, origin: Origin, connect_timeout: float | None, request: httpx.Request
     ) -> _Connection:
+        """A new connection: the name resolved (cached), then each address in turn."""
         scheme, host, port = origin
         context = None
         if scheme == "https":
             context = self._ssl_context or ssl.create_default_context()
         try:
             async with asyncio.timeout(connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, ssl=context, server_hostname=host if context else None
-                )
+                addresses = await self.resolver.resolve(host, port)
+                failure: OSError | None = None
+                for address in addresses:
+                    try:
+                        reader, writer = await asyncio.open_connection(
+                            address.host,
+                            address.port,
+                            ssl=context,
+                            server_hostname=host if context else None,
+                        )
+                    except OSError as exc:  # ssl.SSLError included
+                        failure = exc
+                        continue
+                    return _Connection(reader, writer)
+                raise failure or OSError(f"no address to connect to for {host}")
         except TimeoutError:
             raise httpx.ConnectTimeout(
                 f"timed out connecting to {host}:{port}", request=request
             ) from None
-        except (OSError, ssl.SSLError) as exc:
+        except ResolveError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from None
+        except OSError as exc:
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
-        return _Connection(reader, writer)
 
     async def aclose(self) -> None:
         for idle in self._idle.values():
             for connection in idle:
                 connection.close()
         self._idle.clear()
+        self.resolver.close()
 
 
 def _keep_alive(version: str, headers: list[tuple[bytes, bytes]]) -> bool:

@@ -1,4 +1,9 @@
-"""The callback outbox's rows: one per StatusCallback, and one per delivery attempt."""
+"""The callback outbox's rows: one per StatusCallback, and one per delivery attempt.
+
+A callback's row keeps its URL as the request gave it (credentials included: delivery needs
+them, after a restart too); everything read back for showing (:func:`find`) has the password
+of a URL masked (``user:****@host``), and so has every attempt's record.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from emulator.callbacks.urls import MASK, mask_url_password
 
 __all__ = [
     "CallbackRecord",
@@ -43,7 +50,7 @@ class CallbackRecord:
     account_sid: str
     call_sid: str
     event: str
-    url: str
+    url: str  # as the request gave it, the password masked
     params: Params
     idempotency_token: str
     state: str  # pending, delivered or failed
@@ -52,8 +59,9 @@ class CallbackRecord:
     error: str | None
     created_at_ms: int
     delivered_at_ms: int | None
-    last_url: str | None  # the URL the last attempt went to (resolved)
-    last_headers: dict[str, str]  # the headers the last attempt sent
+    last_url: str | None  # the URL the last attempt went to (resolved; the password masked)
+    last_headers: dict[str, str]  # the headers the last attempt sent (credentials masked)
+    last_response: str = ""  # the start of the last answer
 
 
 def _params(text: str) -> Params:
@@ -122,13 +130,25 @@ def record_attempt(
     error: str | None,
     state: str,
     now_ms: int,
+    response: str = "",
 ) -> None:
     """Record one attempt and where the callback now stands (the first statement is the only
-    one that can fail: the callback's row may have been wiped by a reset meanwhile)."""
+    one that can fail: the callback's row may have been wiped by a reset meanwhile).
+
+    ``url`` and ``headers`` are stored as given: the caller masks credentials first."""
     conn.execute(
         "INSERT INTO callback_attempts (callback_id, url, headers, status_code,"
-        " duration_ms, error, attempted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (callback_id, url, json.dumps(dict(headers)), status_code, duration_ms, error, now_ms),
+        " duration_ms, error, response, attempted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            callback_id,
+            url,
+            json.dumps(dict(headers)),
+            status_code,
+            duration_ms,
+            error,
+            response,
+            now_ms,
+        ),
     )
     conn.execute(
         "UPDATE callbacks SET state = ?, attempts = attempts + 1, status_code = ?,"
@@ -169,7 +189,8 @@ def find(conn: sqlite3.Connection, filters: Mapping[str, str | int | None]) -> l
     rows = conn.execute(
         "SELECT c.id, c.payment_sid, c.account_sid, c.call_sid, c.event, c.url, c.params,"
         " c.idempotency_token, c.state, c.attempts, c.status_code, c.error, c.created_at_ms,"
-        " c.delivered_at_ms, a.url, a.headers FROM callbacks c LEFT JOIN callback_attempts a"
+        " c.delivered_at_ms, a.url, a.headers, a.response FROM callbacks c"
+        " LEFT JOIN callback_attempts a"
         " ON a.id = (SELECT max(id) FROM callback_attempts WHERE callback_id = c.id)"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY c.id",
@@ -196,6 +217,7 @@ def _record(row: Sequence[Any]) -> CallbackRecord:
         delivered_at_ms,
         last_url,
         last_headers,
+        last_response,
     ) = row
     return CallbackRecord(
         id=callback_id,
@@ -203,7 +225,7 @@ def _record(row: Sequence[Any]) -> CallbackRecord:
         account_sid=account_sid,
         call_sid=call_sid,
         event=event,
-        url=url,
+        url=mask_url_password(url),
         params=_params(params),
         idempotency_token=token,
         state=state,
@@ -212,6 +234,17 @@ def _record(row: Sequence[Any]) -> CallbackRecord:
         error=error,
         created_at_ms=created_at_ms,
         delivered_at_ms=delivered_at_ms,
-        last_url=last_url,
-        last_headers=json.loads(last_headers) if last_headers else {},
+        last_url=mask_url_password(last_url) if last_url else last_url,
+        last_headers=_masked_headers(json.loads(last_headers)) if last_headers else {},
+        last_response=last_response or "",
     )
+
+
+def _masked_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Recorded headers as shown: credentials masked (the outbox records them masked already;
+    this keeps rows of any other origin safe to show too)."""
+    for name, value in headers.items():
+        if name.lower() == "authorization" and not value.endswith(MASK):
+            scheme = value.split(" ", 1)[0]
+            headers[name] = f"{scheme} {MASK}"
+    return headers

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-from emulator.errors import ConfigError
+from emulator.errors import ConfigError, DatabaseFull
 from emulator.store.schema import SCHEMA_VERSION, STATEMENTS
 
-__all__ = ["Database", "sqlite_path"]
+__all__ = ["Database", "is_disk_full", "sqlite_path"]
 
 T = TypeVar("T")
 
@@ -160,7 +160,20 @@ class Database:
         If ``work`` raises, what it wrote is rolled back and the exception propagates at once.
         ``savepoint=False`` saves two statements for work whose first statement is its only
         one that can fail (nothing to undo then).
+
+        A full disk (SQLITE_FULL, while ``work`` writes or at the commit) raises
+        :class:`~emulator.errors.DatabaseFull`: nothing of the failed transaction stays, and
+        the next write starts afresh (it succeeds once space is freed).
         """
+        return await self.write_soon(work, savepoint=savepoint)
+
+    def write_soon(
+        self, work: Callable[[sqlite3.Connection], T], *, savepoint: bool = True
+    ) -> asyncio.Future[T]:
+        """:meth:`write` without waiting: ``work`` runs now (its exception, if any, is raised
+        now) and the returned future completes at the commit, with ``work``'s result or the
+        commit's error (:class:`~emulator.errors.DatabaseFull` for a full disk). For work that
+        must not hold its caller up until the commit (a delivery's record)."""
         loop = asyncio.get_running_loop()
         if self._batch is None:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -171,17 +184,24 @@ class Database:
         hooks_before = len(self._after_commit)
         try:
             result = work(self.conn)
-        except BaseException:
-            if savepoint:
-                self.conn.execute("ROLLBACK TO work")
-                self.conn.execute("RELEASE work")
-            del self._after_commit[hooks_before:]  # what was undone must not be announced
+        except BaseException as exc:
+            if not self.conn.in_transaction:
+                # SQLite rolled the whole transaction back (it may, on SQLITE_FULL, IOERR or
+                # NOMEM): the other writes of this turn are undone too.
+                self._abort_batch(exc)
+            else:
+                del self._after_commit[hooks_before:]  # what was undone must not be announced
+                if savepoint:
+                    self.conn.execute("ROLLBACK TO work")
+                    self.conn.execute("RELEASE work")
+            if is_disk_full(exc):
+                raise DatabaseFull() from exc
             raise
         if savepoint:
             self.conn.execute("RELEASE work")
         done: asyncio.Future[T] = loop.create_future()
         self._batch.append((done, result))
-        return await done
+        return done
 
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every commit (e.g. to tell live views that state changed)."""
@@ -201,10 +221,9 @@ class Database:
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            for done, _ in batch:
-                if not done.done():
-                    done.set_exception(exc)
+                with contextlib.suppress(sqlite3.Error):  # it may be gone already
+                    self.conn.execute("ROLLBACK")
+            _fail(batch, exc)
             return
         for done, result in batch:
             if not done.done():
@@ -215,6 +234,39 @@ class Database:
             listener()
         if self._checkpointer is not None and self._checkpointer.due():
             self._checkpointer.restart(self.conn)
+
+    def _abort_batch(self, exc: BaseException) -> None:
+        """The open transaction is gone (rolled back by SQLite): fail every write of it."""
+        batch, self._batch = self._batch, None
+        self._after_commit.clear()
+        if batch:
+            _fail(batch, exc)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether SQLite reported SQLITE_FULL ("database or disk is full")."""
+    return isinstance(exc, sqlite3.Error) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(exc)
+    )
+
+
+def _fail(batch: list[tuple[asyncio.Future[Any], Any]], exc: BaseException) -> None:
+    """Fail the writes of a transaction that did not commit: DatabaseFull (one each) when the
+    disk is full, else the error itself."""
+    full = is_disk_full(exc)
+    if full:
+        logger.warning(
+            "the database's disk is full: a transaction of %d writes was rolled back", len(batch)
+        )
+    for done, _ in batch:
+        if not done.done():
+            if full:
+                error = DatabaseFull()
+                error.__cause__ = exc
+                done.set_exception(error)
+            else:
+                done.set_exception(exc)
 
 
 class Checkpointer(threading.Thread):
@@ -249,14 +301,18 @@ class Checkpointer(threading.Thread):
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            failing = False
             while not self._stopping.wait(self._interval_s):
                 with self._checkpointing:
                     try:
                         _, self.wal_frames, _ = conn.execute(
                             "PRAGMA wal_checkpoint(PASSIVE)"
                         ).fetchone()
-                    except sqlite3.Error:
-                        logger.exception("WAL checkpoint failed")
+                        failing = False
+                    except sqlite3.Error as exc:
+                        if not failing:  # once per episode: a full disk lasts a while
+                            logger.warning("WAL checkpoint failed (will keep trying): %s", exc)
+                        failing = True
         finally:
             conn.close()
 

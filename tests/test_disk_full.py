@@ -1,0 +1,353 @@
+"""A full disk: writes answer 503 (code 20503) and change nothing, reads keep working,
+delivery outcomes wait in memory until space returns, and nothing is sent twice.
+
+The server test puts the database on a real 8 MiB tmpfs, in a mount namespace of its own
+(``unshare -m``, held by a sleeping process; the emulator joins it with ``nsenter``): it
+needs root, as CI has. The test fills the disk through ``/proc/PID/root``, and reads the
+database with processes of its own in the namespace (SQLite resolves ``/proc/PID/root``
+like any symbolic link, to the path outside the namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from emulator.errors import DatabaseFull
+from emulator.store.db import Database
+from emulator.testing import EmulatorServer
+from tests.api import PaymentsApi
+
+# --- the database layer ------------------------------------------------------------------------
+
+
+def test_a_full_database_raises_database_full_and_recovers(tmp_path: Path) -> None:
+    """SQLITE_FULL (here from ``max_page_count``, which SQLite reports exactly as a full disk)
+    is DatabaseFull; what the failed write did is undone, nothing of it is announced, and
+    writes work again once there is room."""
+    db = Database(f"sqlite:///{tmp_path / 'f.db'}")
+    pages = db.conn.execute("PRAGMA page_count").fetchone()[0]
+    db.conn.execute(f"PRAGMA max_page_count = {pages + 4}")
+    announced: list[str] = []
+
+    def insert(sid: str, size: int) -> Callable[[sqlite3.Connection], str]:
+        def work(conn: sqlite3.Connection) -> str:
+            conn.execute(
+                "INSERT INTO accounts (sid, auth_token, friendly_name, created_at_ms)"
+                " VALUES (?, 't', ?, 0)",
+                (sid, "x" * size),
+            )
+            db.after_commit(lambda: announced.append(sid))
+            return sid
+
+        return work
+
+    small, big, later = "AC" + "1" * 32, "AC" + "2" * 32, "AC" + "3" * 32
+
+    async def main() -> tuple[object, str]:
+        first = asyncio.ensure_future(db.write(insert(small, 10)))
+        with pytest.raises(DatabaseFull) as refused:
+            await db.write(insert(big, 1_000_000))
+        assert refused.value.status == 503
+        assert refused.value.code == 20503
+        try:
+            outcome: object = await first  # committed, or refused with the same error
+        except DatabaseFull:
+            outcome = "refused"
+        db.conn.execute("PRAGMA max_page_count = 1073741823")
+        return outcome, await db.write(insert(later, 1_000_000))
+
+    outcome, written = asyncio.run(main())
+    assert written == later
+    stored = [row[0] for row in db.conn.execute("SELECT sid FROM accounts ORDER BY sid")]
+    assert big not in stored
+    assert announced == [sid for sid in (small, later) if sid in stored]  # only what committed
+    assert (outcome == small) == (small in stored)
+    assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+# --- a real small filesystem ----------------------------------------------------------------------
+
+can_mount = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"),
+    reason="needs root, unshare and nsenter (a tmpfs in a mount namespace of its own)",
+)
+
+
+@contextlib.contextmanager
+def small_filesystem(mountpoint: Path) -> Iterator[int]:
+    """An 8 MiB tmpfs on ``mountpoint`` in a new mount namespace, held by a process whose
+    pid is yielded (the namespace, and the tmpfs, go away with it)."""
+    mountpoint.mkdir()
+    holder = subprocess.Popen(
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount -t tmpfs -o size=8m tmpfs "$1" && echo mounted && exec sleep 600',
+            "sh",
+            str(mountpoint),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert holder.stdout is not None
+        if holder.stdout.readline() != b"mounted\n":
+            pytest.skip("cannot mount a tmpfs in a new mount namespace here")
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+class NamespacedServer(EmulatorServer):
+    """An emulator process inside the mount namespace of ``holder``."""
+
+    def __init__(self, holder: int, *args: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.holder = holder
+
+    def command(self) -> list[str]:
+        return ["nsenter", "-t", str(self.holder), "-m", "--", *super().command()]
+
+
+class GatedReceiver:
+    """Records every POST; answers 204 once ``gate`` is set."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.tokens: list[str] = []
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver.arrived:
+                    receiver.tokens.append(self.headers["I-Twilio-Idempotency-Token"])
+                    receiver.arrived.notify_all()
+                receiver.gate.wait(60)
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/status"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def wait_for(self, count: int) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.tokens) >= count, 30), self.tokens
+
+    def __enter__(self) -> GatedReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def fill(directory: Path) -> Path:
+    """A file that takes every free byte of ``directory``'s filesystem."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+    finally:
+        os.close(fd)
+    return filler
+
+
+_QUERY = """
+import json, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(json.dumps(conn.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall()))
+"""
+
+_PIN = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("BEGIN")
+conn.execute("SELECT count(*) FROM callbacks").fetchone()
+print("pinned", flush=True)
+sys.stdin.readline()
+conn.rollback()
+conn.close()
+"""
+
+
+def in_namespace(holder: int, *command: str) -> list[str]:
+    return ["nsenter", "-t", str(holder), "-m", "--", sys.executable, *command]
+
+
+def query(holder: int, database: Path, sql: str, *args: object) -> list[list[object]]:
+    """``sql``'s rows, read by a process inside the namespace."""
+    done = subprocess.run(
+        in_namespace(holder, "-c", _QUERY, str(database), sql, json.dumps(args)),
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    rows: list[list[object]] = json.loads(done.stdout)
+    return rows
+
+
+@contextlib.contextmanager
+def wal_pinned(holder: int, database: Path) -> Iterator[None]:
+    """A reader holding a read transaction open: the WAL cannot start over meanwhile, so
+    every commit needs new space in it."""
+    reader = subprocess.Popen(
+        in_namespace(holder, "-c", _PIN, str(database)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert reader.stdin is not None
+    assert reader.stdout is not None
+    try:
+        assert reader.stdout.readline() == b"pinned\n"
+        yield
+    finally:
+        reader.stdin.write(b"\n")
+        reader.stdin.close()
+        reader.wait(30)
+        reader.stdout.close()
+
+
+def delivered_in(holder: int, database: Path, tokens: list[str]) -> int:
+    marks = ",".join("?" * len(tokens))
+    [[count]] = query(
+        holder,
+        database,
+        "SELECT count(*) FROM callbacks WHERE state = 'delivered'"
+        f" AND idempotency_token IN ({marks})",
+        *tokens,
+    )
+    assert isinstance(count, int)
+    return count
+
+
+@can_mount
+def test_a_full_disk_answers_503_keeps_reads_and_sends_nothing_twice(
+    tmp_path: Path, make_api: Callable[..., PaymentsApi]
+) -> None:
+    mountpoint = tmp_path / "small"
+    with (
+        small_filesystem(mountpoint) as holder,
+        GatedReceiver() as receiver,
+        NamespacedServer(
+            holder, "--caller", "manual", database=mountpoint / "e.db", log_file=tmp_path / "log"
+        ) as server,
+    ):
+        inside = Path(f"/proc/{holder}/root") / mountpoint.relative_to("/")
+        database = mountpoint / "e.db"  # as the namespace sees it
+        account = server.control.create_account()
+        api = make_api(server, account)
+        # Four sessions, two callbacks each to the gated receiver: four in flight, four queued.
+        sessions = []
+        for _ in range(4):
+            call_sid, sid = api.start(StatusCallback=receiver.url, Timeout=600)
+            answer = api.update(
+                call_sid, sid, Capture="payment-card-number", StatusCallback=receiver.url
+            )
+            assert answer.status_code == 202
+            sessions.append((call_sid, sid))
+        receiver.wait_for(4)
+        busy_call, busy_sid = api.start(Timeout=600)
+        replay = ("replayed", {"Capture": "postal-code"})
+        first = api.update(busy_call, busy_sid, key=replay[0], **replay[1])
+        with wal_pinned(holder, database):
+            filler = fill(inside)
+            refused = None
+            for n in range(400):  # until the WAL's slack is used up
+                answer = api.update(
+                    busy_call, busy_sid, Capture=["expiration-date", "postal-code"][n % 2]
+                )
+                if answer.status_code != 202:
+                    refused = answer
+                    break
+            assert refused is not None, "the disk never filled up"
+            assert refused.status_code == 503
+            body = refused.json()
+            assert (body["code"], body["status"]) == (20503, 503)
+            assert "database is full" in body["message"]
+            assert body["more_info"] == "https://www.twilio.com/docs/errors/20503"
+            # reads keep working: views, the callbacks, an idempotent replay
+            assert server.control.payment(sessions[0][1])["state"] == "active"
+            assert len(server.control.callbacks(payment_sid=sessions[0][1])) == 2
+            again = api.update(busy_call, busy_sid, key=replay[0], **replay[1])
+            assert (again.status_code, again.content) == (first.status_code, first.content)
+            # The receiver answers: eight deliveries while the disk is full.
+            receiver.gate.set()
+            receiver.wait_for(8)
+            shown = [
+                c
+                for _, sid in sessions
+                for c in server.control.callbacks(payment_sid=sid, wait_for=2)
+            ]
+            assert [(c["state"], c["attempts"]) for c in shown] == [("delivered", 1)] * 8
+            tokens = [c["idempotency_token"] for c in shown]
+            # kept in memory: the disk took none of them
+            assert delivered_in(holder, database, tokens) == 0
+        # Space returns: the kept outcomes are written, writes work again.
+        filler.unlink()
+        for _ in range(150):
+            if delivered_in(holder, database, tokens) == 8:
+                break
+            threading.Event().wait(0.2)
+        assert delivered_in(holder, database, tokens) == 8
+        answer = api.update(*sessions[0], Capture="expiration-date", StatusCallback=receiver.url)
+        assert answer.status_code == 202
+        receiver.wait_for(9)
+        server.stop()  # graceful: nothing is left pending for the gated receiver
+        assert query(holder, database, "PRAGMA integrity_check") == [["ok"]]
+        pending = query(
+            holder,
+            database,
+            "SELECT count(*) FROM callbacks WHERE state = 'pending' AND url = ?",
+            receiver.url,
+        )
+        assert pending == [[0]]
+        server.start()
+        api = make_api(server, account)
+        answer = api.update(*sessions[1], Capture="expiration-date", StatusCallback=receiver.url)
+        assert answer.status_code == 202
+        receiver.wait_for(10)
+        assert "Traceback" not in server.log
+    # none sent twice (a session may have added callbacks of its own meanwhile: input timeouts)
+    assert len(receiver.tokens) == len(set(receiver.tokens)) >= 10
