@@ -18,13 +18,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import __version__
 from emulator.accounts import AccountService
 from emulator.callbacks.outbox import Outbox, OutboxSettings
 from emulator.clock import Clock
+from emulator.control.guard import ControlGuard
 from emulator.control.routes import router as control_router
+from emulator.errors import TwilioError
 from emulator.faults import Faults
 from emulator.ids import IdGenerator
 from emulator.journal import Journal
@@ -67,6 +69,10 @@ class Emulator:
                 retries=settings.callback_retries,
                 backoff_ms=settings.callback_retry_backoff_ms,
                 base_url=settings.callback_base_url,
+                hosts=tuple(settings.callback_hosts),
+                host_concurrency=settings.callback_host_concurrency,
+                max_response_bytes=settings.callback_max_response_bytes,
+                shutdown_grace_s=settings.shutdown_grace_s,
             ),
         )
         defaults = CallerDefaults(
@@ -113,7 +119,7 @@ class Emulator:
         """Start background work (called once the event loop runs)."""
         self.db.start_checkpointer()
         await self.outbox.start()
-        self.payments.resume_auto_callers()
+        await self.payments.resume()
         self._tasks = [asyncio.create_task(self._purge_expired_keys(), name="purge-keys")]
         # What start-up built (FastAPI's and pydantic's object graphs) lives as long
         # as the process: keep it out of the collector's full passes, which would otherwise
@@ -121,7 +127,19 @@ class Emulator:
         gc.collect()
         gc.freeze()
 
+    def begin_shutdown(self) -> None:
+        """SIGTERM or SIGINT arrived (called by the server's signal handler, before uvicorn
+        waits for the requests in progress): long-polls (``wait_for``) answer at once, no new
+        callback delivery starts (pending ones stay pending for the next start), and the
+        deliveries in flight get ``shutdown_grace_s`` from now to finish and be recorded,
+        which ``stop`` waits for. Safe to call more than once."""
+        self.outbox.begin_shutdown(self.settings.shutdown_grace_s)
+
     async def stop(self) -> None:
+        """The lifespan's shutdown: background work stops, deliveries in flight finish
+        (within the grace period begun by ``begin_shutdown``, begun here if it was not),
+        then the database closes."""
+        self.begin_shutdown()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -141,7 +159,7 @@ class Emulator:
 class EmulatorApp:
     """The ASGI entry point: Twilio paths to the Twilio edge, the rest to FastAPI."""
 
-    def __init__(self, emulator: Emulator, twilio_api: TwilioApi, control: FastAPI) -> None:
+    def __init__(self, emulator: Emulator, twilio_api: TwilioApi, control: ASGIApp) -> None:
         self.emulator = emulator
         self.twilio_api = twilio_api
         self.control = control
@@ -162,6 +180,13 @@ async def _validation_error_without_values(request: Request, exc: Exception) -> 
         for error in exc.errors()
     ]
     return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def _twilio_error_as_detail(request: Request, exc: Exception) -> JSONResponse:
+    """A Twilio error raised under the control plane (the database is full: 503) keeps its
+    status, in the control plane's ``{"detail": ...}`` shape."""
+    assert isinstance(exc, TwilioError)
+    return JSONResponse({"detail": exc.text}, status_code=exc.status)
 
 
 def create_app(settings: Settings | None = None) -> EmulatorApp:
@@ -192,6 +217,7 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
         setattr(control.state, name, service)  # read by emulator.control.deps
     control.include_router(control_router)
     control.add_exception_handler(RequestValidationError, _validation_error_without_values)
+    control.add_exception_handler(TwilioError, _twilio_error_as_detail)
     twilio_api = TwilioApi(
         payment_routes(emulator.payments, emulator.answers),
         db=emulator.db,
@@ -199,5 +225,10 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
         clock=emulator.clock,
         journal=emulator.journal,
         faults=emulator.faults,
+        max_form_fields=emulator.settings.max_form_fields,
     )
-    return EmulatorApp(emulator, twilio_api, control)
+    settings = emulator.settings
+    guarded = ControlGuard(
+        control, settings.control_token, [*settings.tls_names, *settings.allowed_hosts]
+    )
+    return EmulatorApp(emulator, twilio_api, guarded)

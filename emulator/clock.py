@@ -7,6 +7,7 @@ comes from here, as milliseconds since the epoch or a UTC datetime.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 __all__ = ["Clock", "format_iso_ms", "format_rfc2822"]
@@ -16,6 +17,15 @@ class Clock:
     def __init__(self) -> None:
         self._frozen_ms: int | None = None
         self._offset_ms = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever a test sets the clock (timers follow it)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def now_ms(self) -> int:
         if self._frozen_ms is not None:
@@ -27,16 +37,19 @@ class Clock:
 
     def freeze_at(self, moment: datetime) -> None:
         self._frozen_ms = int(moment.timestamp() * 1000)
+        self._changed()
 
     def advance(self, seconds: float) -> None:
         if self._frozen_ms is not None:
             self._frozen_ms += int(seconds * 1000)
         else:
             self._offset_ms += int(seconds * 1000)
+        self._changed()
 
     def reset(self) -> None:
         self._frozen_ms = None
         self._offset_ms = 0
+        self._changed()
 
     @property
     def frozen(self) -> bool:

@@ -41,6 +41,8 @@ __all__ = ["RunningEmulator"]
 
 URL_OPTION = "--payments-emulator-url"
 URL_VARIABLE = "PAYMENTS_EMULATOR_URL"
+TOKEN_OPTION = "--payments-emulator-token"
+TOKEN_VARIABLE = "EMULATOR_CONTROL_TOKEN"  # the server's own setting: one variable for both
 SHARED_DIR_KEY = "payments_emulator_dir"
 
 
@@ -59,10 +61,11 @@ class _Remote:
     """An emulator this plugin did not start."""
 
     base_url: str
+    token: str | None = None
     control: ControlClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.control = ControlClient(self.base_url)
+        self.control = ControlClient(self.base_url, token=self.token)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,6 +75,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get(URL_VARIABLE),
         metavar="URL",
         help=f"use the emulator running at URL instead of starting one (env {URL_VARIABLE})",
+    )
+    group.addoption(
+        TOKEN_OPTION,
+        default=os.environ.get(TOKEN_VARIABLE),
+        metavar="TOKEN",
+        help=f"the emulator's control-plane token, if it has one (env {TOKEN_VARIABLE})",
     )
 
 
@@ -123,7 +132,7 @@ def _ended(pid: int) -> bool:
     return stat[stat.rindex(")") + 2 :].startswith("Z")
 
 
-def _shared_server(shared: Path) -> _Remote:
+def _shared_server(shared: Path, token: str | None) -> _Remote:
     """The run's one server: started by the first worker to get the lock, read by the rest.
 
     It is an :class:`~emulator.testing.EmulatorServer` in a session of its own, left running
@@ -146,7 +155,7 @@ def _shared_server(shared: Path) -> _Remote:
             server.start()
             info.write_text(json.dumps({"url": server.base_url, "pid": server.pid}))
             server.close()
-        return _Remote(json.loads(info.read_text())["url"])
+        return _Remote(json.loads(info.read_text())["url"], token)
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -156,14 +165,15 @@ def _shared_server(shared: Path) -> _Remote:
 def payments_emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
     """A running emulator for the whole test session (see the module's docstring)."""
     url = request.config.getoption(URL_OPTION)
+    token = request.config.getoption(TOKEN_OPTION)
     if url:
-        remote = _Remote(url.rstrip("/"))
+        remote = _Remote(url.rstrip("/"), token)
         yield remote
         remote.control.close()
         return
     shared = getattr(request.config, "workerinput", {}).get(SHARED_DIR_KEY)
     if shared is not None and sys.platform != "win32":
-        remote = _shared_server(Path(shared))
+        remote = _shared_server(Path(shared), token)
         yield remote
         remote.control.close()
         return

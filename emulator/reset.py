@@ -49,7 +49,7 @@ class Resetter:
         await self._accounts.wipe(account_sid)
         self._outbox.forget(account_sid)
         self._journal.clear(account_sid)
-        self._payments.forget_typing()
+        self._payments.forget_typing(account_sid)
         if account_sid is None:
             self._scripts.reset()
             self._faults.clear(random.Random(self._seed))

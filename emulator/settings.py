@@ -122,31 +122,33 @@ class Settings(BaseSettings):
         50, ge=0, description="How long the auto caller waits after a Capture before keying."
     )
     caller_card_number: Annotated[str, Metavar("DIGITS")] = Field(
-        DEFAULT_TEST_CARD, pattern=r"^[0-9]{12,19}$", description="Card number the caller keys."
+        DEFAULT_TEST_CARD,
+        pattern=r"^(?:[0-9]{12,19}|[0-9]{0,19}\.\.\.)$",
+        description="Card number the caller keys.",
     )
     caller_expiration_date: Annotated[str | None, Metavar("MMYY")] = Field(
         None,
-        pattern=r"^(0[1-9]|1[0-2])[0-9]{2}$",
+        pattern=r"^(?:(?:0[1-9]|1[0-2])[0-9]{2}|[0-9]{0,4}\.\.\.)$",
         description="Expiry the caller keys; without one, December three years ahead.",
     )
     caller_security_code: Annotated[str, Metavar("DIGITS")] = Field(
         DEFAULT_SECURITY_CODE,
-        pattern=r"^[0-9]{3,4}$",
+        pattern=r"^(?:[0-9]{3,4}|[0-9]{0,4}\.\.\.)$",
         description="Security code the caller keys (with a `4` appended for an amex card).",
     )
     caller_postal_code: Annotated[str, Metavar("CODE")] = Field(
         DEFAULT_POSTAL_CODE,
-        pattern=r"^[0-9A-Za-z]{1,10}$",
+        pattern=r"^(?:[0-9A-Za-z]{1,10}|[0-9A-Za-z]{0,10}\.\.\.)$",
         description="Postal code the caller keys.",
     )
     caller_routing_number: Annotated[str, Metavar("DIGITS")] = Field(
         DEFAULT_ROUTING_NUMBER,
-        pattern=r"^[0-9]{9}$",
+        pattern=r"^(?:[0-9]{9}|[0-9]{0,9}\.\.\.)$",
         description="ABA routing number the caller keys.",
     )
     caller_account_number: Annotated[str, Metavar("DIGITS")] = Field(
         DEFAULT_BANK_ACCOUNT,
-        pattern=r"^[0-9]{4,17}$",
+        pattern=r"^(?:[0-9]{4,17}|[0-9]{0,17}\.\.\.)$",
         description="Bank account number the caller keys.",
     )
     callback_base_url: Annotated[str | None, Metavar("URL")] = Field(
@@ -188,9 +190,11 @@ class Settings(BaseSettings):
     )
     # --- limits: no client, receiver or endpoint can make the emulator hold unbounded memory
     max_body_bytes: Annotated[int, Metavar("BYTES")] = Field(
-        1_048_576,
+        65_536,
         ge=1024,
-        description="Largest request body accepted (413 beyond it, refused while it streams in).",
+        description="Largest request body accepted (413 beyond it, refused while it streams "
+        "in). A Payments form is under 10 KB; at 64 KiB, even max_connections clients each "
+        "sending a whole body at once hold at most 64 MiB.",
     )
     max_header_bytes: Annotated[int, Metavar("BYTES")] = Field(
         32_768,
@@ -235,7 +239,7 @@ class Settings(BaseSettings):
         "connection.",
     )
     callback_host_concurrency: Annotated[int, Metavar("N")] = Field(
-        8,
+        32,
         ge=1,
         description="Most deliveries in flight to one host at a time (a slow receiver delays "
         "only callbacks to itself).",
@@ -249,6 +253,7 @@ class Settings(BaseSettings):
     # --- the control plane
     control_token: Annotated[str | None, Metavar("TOKEN")] = Field(
         None,
+        pattern=r"^[A-Za-z0-9._~+/=-]+$",
         description="When set, every `/_emulator` request needs `Authorization: Bearer TOKEN`.",
     )
     allowed_hosts: Annotated[CommaSeparated, Metavar("NAME")] = Field(

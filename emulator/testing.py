@@ -55,9 +55,10 @@ class Account:
 class ControlClient:
     """A thin client for ``/_emulator/...``."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, timeout=timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, headers=headers)
 
     def close(self) -> None:
         self.http.close()
@@ -401,8 +402,21 @@ class EmulatorServer:
     @property
     def control(self) -> ControlClient:
         if self._control is None:
-            self._control = ControlClient(self.base_url)
+            self._control = ControlClient(self.base_url, token=self.control_token)
         return self._control
+
+    @property
+    def control_token(self) -> str | None:
+        """The control-plane token the server was given (``--control-token`` or
+        ``EMULATOR_CONTROL_TOKEN``), which ``control`` sends."""
+        args = list(self.args)
+        if "--control-token" in args[:-1]:
+            return args[args.index("--control-token") + 1]
+        if "EMULATOR_CONTROL_TOKEN" in self.env:
+            return self.env["EMULATOR_CONTROL_TOKEN"]
+        if not self.clean_env:
+            return os.environ.get("EMULATOR_CONTROL_TOKEN")
+        return None
 
     @property
     def log(self) -> str:

@@ -29,6 +29,7 @@ from emulator.errors import (
 )
 from emulator.payments import cards
 from emulator.payments.machine import (
+    TRANSITIONS,
     Captured,
     ErrorType,
     Event,
@@ -44,8 +45,10 @@ from emulator.payments.machine import (
     capture,
     complete,
     hang_up,
+    input_timeout,
     key_in,
     required,
+    settle,
     start,
 )
 from emulator.payments.vocabulary import BANK_ITEMS, CAPTURE_ITEMS, CARD_ITEMS, MATCHER_SUFFIX
@@ -99,7 +102,7 @@ def snapshot(session: Session) -> tuple[Any, ...]:
         session.capturing,
         dict(session.captured),
         session.card_brand,
-        session.card_outcome,
+        session.gateway_outcome,
         session.settlement,
     )
 
@@ -809,10 +812,10 @@ def test_star_ends_the_session(item: str, partial: bool) -> None:
 def test_card_number_sets_brand_and_outcome(number: str, brand: str, outcome: str) -> None:
     session = _capturing(PCN)
     assert session.card_brand is None
-    assert session.card_outcome is None
+    assert session.gateway_outcome is None
     after, _ = key_in(session, keyed(number), TODAY)
     assert after.card_brand == brand
-    assert after.card_outcome == outcome
+    assert after.gateway_outcome == outcome
 
 
 def test_a_refused_card_number_keeps_the_previous_brand_and_outcome() -> None:
@@ -820,14 +823,14 @@ def test_a_refused_card_number_keeps_the_previous_brand_and_outcome() -> None:
     session, _ = capture(session, PCN)
     after, event = key_in(session, keyed("4000000000000003"), TODAY)
     assert event.error_type is ErrorType.INVALID_CARD_NUMBER
-    assert (after.card_brand, after.card_outcome) == ("visa", "declined")
+    assert (after.card_brand, after.gateway_outcome) == ("visa", "declined")
 
 
 def test_other_items_leave_brand_and_outcome_alone() -> None:
     session = entered(start(SessionConfig())[0], PCN, cards.UNAVAILABLE_CARD)
     for item in (EXP, SC, PC):
         session = entered(session, item)
-        assert (session.card_brand, session.card_outcome) == ("visa", "unavailable")
+        assert (session.card_brand, session.gateway_outcome) == ("visa", "unavailable")
 
 
 # --- matchers ---
@@ -1102,10 +1105,13 @@ def _check_invariants(session: Session, run: Run) -> None:
             assert run.accepted[item] == run.accepted[item.removesuffix(MATCHER_SUFFIX)]
     if PCN in session.captured:
         assert session.card_brand in session.config.valid_card_types
-        assert session.card_outcome in ("ok", "declined", "unavailable")
+        assert session.gateway_outcome in {"ok", *cards.MAGIC_CARDS.values()}
+    elif "bank-account-number" in session.captured:
+        assert session.card_brand is None
+        assert session.gateway_outcome in {"ok", *cards.MAGIC_BANK_ACCOUNTS.values()}
     else:
         assert session.card_brand is None
-        assert session.card_outcome is None
+        assert session.gateway_outcome is None
 
 
 def _step(session: Session, op: Op, run: Run) -> Session:
@@ -1277,3 +1283,131 @@ def test_capturing_then_entering_valid_values_always_completes(
     session = _step(session, Op("complete", result=Result.SUCCESS), run)
     assert session.state is State.COMPLETED
     assert session.result is Result.SUCCESS
+
+
+# --- the caller's silence, and a connector that answers later ---------------------------------
+
+
+def _prompted(item: str, config: SessionConfig | None = None) -> Session:
+    session, _ = start(config or SessionConfig())
+    if item == "security-code":  # its card first
+        session, _ = capture(session, "payment-card-number")
+        session, _ = key_in(session, keyed(VISA), TODAY)
+    session, _ = capture(session, item)
+    return session
+
+
+def test_silence_with_nothing_keyed_is_input_timeout_naming_the_item() -> None:
+    session = _prompted("payment-card-number")
+    after, event = input_timeout(session, None, TODAY)
+    assert event == Event(
+        EventKind.INPUT_TIMEOUT,
+        item="payment-card-number",
+        error_type=ErrorType.INPUT_TIMEOUT,
+        payment_error="payment-card-number",
+    )
+    assert after.capturing is None  # the prompt is over: the agent captures it again
+    assert after.state is State.ACTIVE
+    assert "payment-card-number" in required(after)
+    with pytest.raises(NothingToCapture):
+        input_timeout(after, None, TODAY)
+
+
+def test_silence_validates_what_was_keyed_as_it_stands() -> None:
+    session = _prompted("payment-card-number")
+    after, event = input_timeout(session, keyed("42424242", partial=True), TODAY)
+    assert event == Event(
+        EventKind.KEY_IN,
+        item="payment-card-number",
+        error_type=ErrorType.INVALID_CARD_NUMBER,
+        payment_error="invalid-card-number",
+    )
+    assert after.capturing is None
+    assert "payment-card-number" not in after.captured
+
+
+def test_silence_after_a_whole_valid_entry_accepts_it() -> None:
+    session = _prompted("expiration-date")
+    after, event = input_timeout(session, keyed("1229", partial=True), TODAY)
+    assert event == Event(EventKind.KEY_IN, item="expiration-date")
+    assert after.captured["expiration-date"].value == "1229"
+
+
+@pytest.mark.parametrize(("item", "digits"), [("security-code", "12"), ("postal-code", "")])
+def test_silence_for_other_items(item: str, digits: str) -> None:
+    session = _prompted(item)
+    _, event = input_timeout(session, keyed(digits, partial=True) if digits else None, TODAY)
+    expected = ErrorType.INVALID_SECURITY_CODE if digits else ErrorType.INPUT_TIMEOUT
+    assert event.error_type is expected
+
+
+def test_silence_on_an_ended_session_is_nothing_to_capture() -> None:
+    session, _ = cancel(_prompted("postal-code"))
+    with pytest.raises(NothingToCapture):
+        input_timeout(session, None, TODAY)
+
+
+def _all_captured() -> Session:
+    session, _ = start(SessionConfig(postal_code=False, security_code=False))
+    for item in ("payment-card-number", "expiration-date"):
+        session, _ = capture(session, item)
+        session, _ = key_in(session, keyed(VALID[item]), TODAY)
+    return session
+
+
+def test_a_connector_that_answers_later_makes_the_session_processing() -> None:
+    session, event = complete(_all_captured(), lambda s: None)
+    assert (session.state, event) == (State.PROCESSING, Event(EventKind.PROCESS))
+    assert session.settlement is None
+    for refused in (lambda: capture(session, "expiration-date"), lambda: cancel(session)):
+        with pytest.raises(InvalidPayOperation) as caught:
+            refused()
+        assert "being processed" in str(caught.value)
+    with pytest.raises(InvalidPayOperation):
+        complete(session, Settler())
+    assert hang_up(session) is None  # the call ends; the connector's answer still comes
+    with pytest.raises(NothingToCapture):
+        key_in(session, keyed("1"), TODAY)
+    answer = Settlement(Result.PAYMENT_CONNECTOR_ERROR, pay_error_code=64008)
+    done, settled = settle(session, answer)
+    assert (done.state, done.settlement, settled) == (
+        State.COMPLETED,
+        answer,
+        Event(EventKind.COMPLETE),
+    )
+    with pytest.raises(InvalidPayOperation):
+        settle(done, answer)
+
+
+def test_settle_needs_a_processing_session() -> None:
+    with pytest.raises(InvalidPayOperation):
+        settle(_all_captured(), Settlement(Result.SUCCESS))
+
+
+def test_the_transition_table_matches_the_machine() -> None:
+    """Every transition TRANSITIONS declares is one the functions make (the picture the
+    inspector draws is the machine's)."""
+    session, _ = start(SessionConfig(postal_code=False, security_code=False))
+    made = {(None, EventKind.CREATE, State.ACTIVE)}
+
+    def record(before: Session, after_event: tuple[Session, Event]) -> Session:
+        after, event = after_event
+        made.add((before.state, event.kind, after.state))
+        return after
+
+    session = record(session, capture(session, "payment-card-number"))
+    session = record(session, key_in(session, keyed(VISA), TODAY))
+    session = record(session, capture(session, "expiration-date"))
+    session = record(session, input_timeout(session, None, TODAY))
+    session = record(session, capture(session, "expiration-date"))
+    session = record(session, key_in(session, keyed("1229"), TODAY))
+    record(session, complete(session, Settler()))
+    processing = record(session, complete(session, lambda s: None))
+    record(processing, settle(processing, Settlement(Result.SUCCESS)))
+    record(session, cancel(session))
+    ended = hang_up(session)
+    assert ended is not None
+    record(session, ended)
+    session = record(session, capture(session, "expiration-date"))
+    record(session, key_in(session, KeyedDigits("*"), TODAY))
+    assert made == set(TRANSITIONS)

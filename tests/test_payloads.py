@@ -149,7 +149,7 @@ class Flow:
             request.payment_method,
             request.charge_amount is not None,
             request.token_type,
-            session.card_outcome,
+            session.gateway_outcome,
             new_id,
         )
 
@@ -679,7 +679,7 @@ def test_complete_ach_charge() -> None:
 def test_declined_card() -> None:
     flow = Flow(CHARGE)
     flow.key_card(number=cards.DECLINE_CARD)
-    assert flow.session.card_outcome == "declined"
+    assert flow.session.gateway_outcome == "declined"
     fields = as_dict(flow.complete())
     assert fields["Result"] == "payment-connector-error"
     assert fields["PayErrorCode"] == "64012"

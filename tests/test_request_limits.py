@@ -61,7 +61,7 @@ def test_too_many_form_fields_is_413_and_creates_nothing(
 
 
 def test_huge_idempotency_key_is_refused_without_echo(api: PaymentsApi) -> None:
-    key = "k" * 1_000_000
+    key = "k" * 60_000
     response = api.create(new_call_sid(), key=key)
     body = twilio_error(response, 400, 64020)
     assert "IdempotencyKey" in str(body["message"])
@@ -73,7 +73,7 @@ def test_huge_idempotency_key_is_refused_without_echo(api: PaymentsApi) -> None:
     ["Description", "Parameter", "StatusCallback", "Currency", "PaymentMethod", "TokenType"],
 )
 def test_overlong_values_are_64020_and_not_echoed(api: PaymentsApi, name: str) -> None:
-    response = api.create(new_call_sid(), **{name: "x" * 100_000})
+    response = api.create(new_call_sid(), **{name: "x" * 50_000})
     body = twilio_error(response, 400, 64020)
     assert name in str(body["message"])
     assert len(response.content) < 1000
@@ -125,7 +125,7 @@ def test_405_lists_the_allowed_methods(http: httpx.Client, account: Account) -> 
 @pytest.mark.parametrize(
     "url",
     [
-        "https://example.test/" + "a" * 70_000,
+        "https://example.test/" + "a" * 50_000,
         "http://☃.invalid/cb",
         "http://256.1.1.1/cb",
         "http://1.2.3/cb",
@@ -193,7 +193,7 @@ def test_password_in_callback_url_is_masked_where_shown(
 
 def test_journal_keeps_bounded_values(server: EmulatorServer, api: PaymentsApi) -> None:
     call_sid = new_call_sid()
-    body = form(IdempotencyKey="b", StatusCallback=CALLBACK, Unknown="z" * 500_000)
+    body = form(IdempotencyKey="b", StatusCallback=CALLBACK, Unknown="z" * 50_000)
     assert raw_create(api, call_sid, body).status_code == 201
     (entry,) = server.control.requests(call_sid=call_sid)
     assert len(entry["params"]["Unknown"]) < 1000

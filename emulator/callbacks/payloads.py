@@ -31,7 +31,7 @@ BANK_FIELDS = {
     "bank-account-number": "BankAccountNumber",
 }
 
-_CAPTURE_EVENTS = (EventKind.CAPTURE, EventKind.KEY_IN)
+_CAPTURE_EVENTS = (EventKind.CAPTURE, EventKind.KEY_IN, EventKind.INPUT_TIMEOUT)
 _END_EVENTS = (EventKind.COMPLETE, EventKind.CANCEL, EventKind.HANG_UP, EventKind.STAR)
 
 
@@ -48,6 +48,8 @@ def build(record: SessionRecord, event: Event) -> Params:
             ("Required", ",".join(required(record.session))),
             ("ErrorType", event.error_type.value if event.error_type else ""),
         ]
+        if event.payment_error is not None:  # a prompt that ended with the caller's silence
+            params.append(("PaymentError", event.payment_error))
         params += _values(record, event)
     elif event.kind in _END_EVENTS:
         settlement = record.session.settlement

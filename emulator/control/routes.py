@@ -27,12 +27,14 @@ from emulator.control.deps import (
     PaymentsDep,
     ResetterDep,
 )
-from emulator.control.views import callback_view, session_view
+from emulator.control.views import callback_view, connector_view, session_view
 from emulator.faults import Action
 from emulator.payments.caller import InvalidScript
 from emulator.payments.machine import NothingToCapture
-from emulator.payments.service import PaymentService, UnknownResource
+from emulator.payments.model import ForcedOutcome
+from emulator.payments.service import PaymentService, SessionOver, UnknownResource
 from emulator.payments.vocabulary import CallerMode
+from emulator.store.fixtures import ConnectorFixture
 
 __all__ = ["router"]
 
@@ -212,7 +214,59 @@ def _session_view(payments: PaymentService, payment_sid: str) -> dict[str, Any]:
     record = payments.session(payment_sid)
     if record is None:
         raise HTTPException(404, f"payment session {payment_sid} does not exist")
-    return session_view(record, payments.history(payment_sid))
+    return session_view(
+        record, payments.history(payment_sid), payments.connector_requests(payment_sid)
+    )
+
+
+OUTCOME_RESULTS = ("success", "payment-connector-error", "validation-error")
+
+
+class OutcomeRequest(BaseModel):
+    """The complete callback's fields the next ``Status=complete`` produces."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    result: str
+    pay_error_code: str | None = Field(default=None, pattern=r"^[0-9]{1,6}$")
+    payment_error: str | None = Field(default=None, max_length=512)
+    connector_error: str | None = Field(default=None, max_length=512)
+
+
+@router.post("/payments/{payment_sid}/outcome")
+async def force_outcome(
+    payments: PaymentsDep, payment_sid: str, request: OutcomeRequest
+) -> dict[str, Any]:
+    """Decide what the session's next ``Status=complete`` produces, whatever the card."""
+    if request.result not in OUTCOME_RESULTS:
+        raise HTTPException(400, f"result must be one of {', '.join(OUTCOME_RESULTS)}")
+    outcome = ForcedOutcome(
+        result=request.result,
+        pay_error_code=int(request.pay_error_code) if request.pay_error_code else None,
+        payment_error=request.payment_error or "",
+        connector_error=request.connector_error or "",
+    )
+    try:
+        await payments.force_outcome(payment_sid, outcome)
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    except SessionOver as exc:
+        raise HTTPException(409, str(exc)) from None
+    return _session_view(payments, payment_sid)
+
+
+# --- Pay Connectors ----------------------------------------------------------------------
+
+
+@router.post("/connectors", status_code=201)
+async def put_connector(payments: PaymentsDep, request: ConnectorFixture) -> dict[str, Any]:
+    """Install a Pay Connector on an account (a fixture entry's fields; a ``generic`` object
+    makes it a Generic Pay Connector); one of the same name on the account is replaced."""
+    try:
+        await payments.put_connector(request.account_sid, request.connector())
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    return connector_view(request.account_sid, request.connector())
 
 
 # --- callbacks ---------------------------------------------------------------------------

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from emulator.callbacks.urls import mask_url_password
 from emulator.clock import format_iso_ms
+from emulator.gpc import ConnectorAttempt
 from emulator.payments import machine
+from emulator.payments.connectors import Connector
 from emulator.payments.model import SessionRecord
 from emulator.store.callbacks import CallbackRecord
 
-__all__ = ["callback_view", "session_view"]
+__all__ = ["callback_view", "connector_request_view", "connector_view", "session_view"]
 
 
-def session_view(record: SessionRecord, history: Sequence[CallbackRecord]) -> dict[str, Any]:
+def session_view(
+    record: SessionRecord,
+    history: Sequence[CallbackRecord],
+    connector_requests: Sequence[ConnectorAttempt] = (),
+) -> dict[str, Any]:
     """A session: where it is, what it still needs, what it captured (masked), its history
-    (one entry per callback it caused). A password in a URL is shown as ``****``."""
+    (one entry per callback it caused), the requests made to its Generic Pay Connector.
+    A password in a URL is shown as ``****``."""
     session = record.session
+    forced = record.forced_outcome
     return {
         "sid": record.sid,
         "account_sid": record.account_sid,
@@ -30,7 +40,54 @@ def session_view(record: SessionRecord, history: Sequence[CallbackRecord]) -> di
         "result": session.result.value if session.result else None,
         "caller": record.caller,
         "status_callback": mask_url_password(record.status_callback),
+        "connector": record.request.payment_connector,
+        "timeout": record.request.timeout,
+        "input_deadline": format_iso_ms(record.input_deadline_ms)
+        if record.input_deadline_ms is not None
+        else None,
+        "forced_outcome": asdict(forced) if forced is not None else None,
         "history": [_history_entry(callback) for callback in history],
+        "connector_requests": [connector_request_view(a) for a in connector_requests],
+    }
+
+
+def connector_request_view(attempt: ConnectorAttempt) -> dict[str, Any]:
+    """One request to a Generic Pay Connector (its body with card data masked)."""
+    return {
+        "url": attempt.url,
+        "transaction_id": attempt.transaction_id,
+        "attempt": attempt.attempt,
+        "status_code": attempt.status_code,
+        "latency_ms": attempt.latency_ms,
+        "error": attempt.error,
+        "request_body": json.loads(attempt.request_body),
+        "response": attempt.response_excerpt,
+        "at": format_iso_ms(attempt.started_at_ms),
+    }
+
+
+def connector_view(account_sid: str, connector: Connector) -> dict[str, Any]:
+    """A Pay Connector as installed (a generic one's password shown as ``****``)."""
+    generic = connector.generic
+    return {
+        "account_sid": account_sid,
+        "name": connector.name,
+        "charge": connector.charge,
+        "tokenize": connector.tokenize,
+        "currencies": list(connector.currencies) if connector.currencies is not None else None,
+        "payment_methods": list(connector.payment_methods),
+        "token_types": list(connector.token_types),
+        "generic": None
+        if generic is None
+        else {
+            "endpoint_url": mask_url_password(generic.endpoint_url),
+            "username": generic.username,
+            "password": "****" if generic.password else "",
+            "mode": generic.mode,
+            "timeout_s": generic.timeout_s,
+            "retries": generic.retries,
+            "legacy_paths": generic.legacy_paths,
+        },
     }
 
 
@@ -60,6 +117,7 @@ def callback_view(callback: CallbackRecord) -> dict[str, Any]:
         "url": mask_url_password(callback.last_url or callback.url),
         "params": dict(callback.params),
         "headers": callback.last_headers,
+        "response": callback.last_response,
         "idempotency_token": callback.idempotency_token,
         "state": callback.state,
         "attempts": callback.attempts,

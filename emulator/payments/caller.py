@@ -58,7 +58,8 @@ def check_script(script: Mapping[str, str]) -> dict[str, str]:
             raise InvalidScript(f"unknown item; items are {', '.join(CAPTURE_ITEMS)}")
         if not isinstance(value, str) or not KEYPAD.fullmatch(value):
             raise InvalidScript(
-                f"the value for {item} must be 1 to 32 digits (or letters, * and #)"
+                f"the value for {item} must be 1 to 32 digits (or letters, * and #),"
+                " possibly followed by ... (the caller then stops keying)"
             )
     return dict(script)
 

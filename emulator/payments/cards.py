@@ -16,7 +16,9 @@ Pure functions only (no I/O, no clock): anything that depends on the date takes 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Final
 
 __all__ = [
@@ -27,8 +29,11 @@ __all__ = [
     "DEFAULT_SECURITY_CODE",
     "DEFAULT_TEST_CARD",
     "KNOWN_CARD_BRANDS",
+    "MAGIC_BANK_ACCOUNTS",
+    "MAGIC_CARDS",
     "UNAVAILABLE_CARD",
     "aba_routing_valid",
+    "bank_account_outcome",
     "bank_account_valid",
     "card_brand",
     "card_outcome",
@@ -63,6 +68,27 @@ DECLINE_CARD: Final = "4000000000000002"
 
 UNAVAILABLE_CARD: Final = "4000000000000119"
 """Magic card number: the simulated processor is unavailable."""
+
+MAGIC_CARDS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        DECLINE_CARD: "declined",
+        UNAVAILABLE_CARD: "unavailable",
+        "4000000000000069": "expired-card",
+        "4000000000000127": "incorrect-security-code",
+        "4000000000009995": "insufficient-funds",
+        "4000000000000259": "connector-error",
+        "4100000000000019": "charge-refused",
+        "4000000000000341": "token-refused",
+    }
+)
+"""Card numbers (Luhn-valid Visa numbers from Stripe's test set) whose payment the built-in
+connectors refuse, by outcome name (what each produces: ``payments/connectors.py``)."""
+
+MAGIC_BANK_ACCOUNTS: Final[Mapping[str, str]] = MappingProxyType(
+    {"000111111116": "no-account", "000222222227": "ach-insufficient-funds"}
+)
+"""Bank account numbers (Stripe's ACH test numbers) whose payment the built-in connectors
+refuse, by outcome name."""
 
 DEFAULT_TEST_CARD: Final = "4242424242424242"
 DEFAULT_SECURITY_CODE: Final = "123"
@@ -213,12 +239,15 @@ def _mask_run(match: re.Match[str]) -> str:
 
 
 def card_outcome(number: str) -> str:
-    """What the simulated processor does with a card: ``declined``, ``unavailable`` or ``ok``."""
-    if number == DECLINE_CARD:
-        return "declined"
-    if number == UNAVAILABLE_CARD:
-        return "unavailable"
-    return "ok"
+    """What the simulated processor does with a card: a :data:`MAGIC_CARDS` outcome, or
+    ``ok``."""
+    return MAGIC_CARDS.get(number, "ok")
+
+
+def bank_account_outcome(number: str) -> str:
+    """What the simulated processor does with a bank account: a :data:`MAGIC_BANK_ACCOUNTS`
+    outcome, or ``ok``."""
+    return MAGIC_BANK_ACCOUNTS.get(number, "ok")
 
 
 def default_expiry(today: date) -> str:

@@ -1,17 +1,19 @@
 """Pay Connectors: what a connector can do, and how it settles a completed session. Pure.
 
-``Default`` exists on every account and can do everything; fixtures declare others per
-account. At create, a request the connector cannot serve is refused (64013, 64007, 64005,
-64006, 64011). At complete, the connector answers like Stripe's test mode: magic card
-numbers decline (64012) or find the processor unavailable (64002); anything else succeeds
-with a confirmation code when charging, or a token (and a customer id for reusable tokens)
-when tokenizing.
+``Default`` exists on every account and can do everything; fixtures and the control plane
+declare others per account. At create, a request the connector cannot serve is refused (64013,
+64007, 64005, 64006, 64011). At complete, a built-in connector answers like Stripe's test
+mode: magic card and bank account numbers are refused (:data:`REFUSALS`); anything else
+succeeds with a confirmation code when charging, or a token (and a customer id for reusable
+tokens) when tokenizing. A generic connector (Generic Pay Connector) answers later, from the
+merchant's own endpoint (``emulator/gpc``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 from emulator.errors import (
@@ -21,10 +23,11 @@ from emulator.errors import (
     ConnectorPaymentMethodUnsupported,
     ConnectorTokenTypeUnsupported,
 )
+from emulator.gpc.protocol import GenericConnector
 from emulator.payments.machine import Result, Settlement
 from emulator.payments.vocabulary import ACH_DEBIT, PAYMENT_METHODS, TOKEN_TYPES
 
-__all__ = ["DEFAULT_CONNECTOR", "Connector", "check_request", "settle"]
+__all__ = ["DEFAULT_CONNECTOR", "REFUSALS", "Connector", "Refusal", "check_request", "settle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ class Connector:
     currencies: tuple[str, ...] | None = None  # None: any currency
     payment_methods: tuple[str, ...] = PAYMENT_METHODS
     token_types: tuple[str, ...] = TOKEN_TYPES
+    generic: GenericConnector | None = None  # a Generic Pay Connector: the merchant's endpoint
 
 
 DEFAULT_CONNECTOR: Final = Connector("Default")
@@ -67,27 +71,69 @@ def check_request(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """How a built-in connector refuses a magic number: the complete callback's fields."""
+
+    pay_error_code: int
+    error: str  # PaymentError
+    connector_error: str  # ConnectorError: what the gateway itself said
+    charge: bool = True  # refused when charging
+    tokenize: bool = True  # refused when tokenizing
+
+
+# Each magic number's refusal (cards.MAGIC_CARDS, cards.MAGIC_BANK_ACCOUNTS name them). The
+# codes are Twilio's (64012 the card is refused, 64002 the provider is unavailable, 64008 and
+# 64010 the gateway refused the charge or the token, 64001 the connector's configuration);
+# the PaymentError and ConnectorError texts are Stripe's decline codes and messages in
+# spirit: the emulator's choice, since Twilio passes the gateway's own words through.
+REFUSALS: Final[Mapping[str, Refusal]] = MappingProxyType(
+    {
+        "declined": Refusal(64012, "card is declined", "card_declined"),
+        "unavailable": Refusal(
+            64002, "payment processor is unavailable, try again later", "processing_error"
+        ),
+        "expired-card": Refusal(64012, "card is expired", "expired_card"),
+        "incorrect-security-code": Refusal(64012, "security code is incorrect", "incorrect_cvc"),
+        "insufficient-funds": Refusal(64012, "card has insufficient funds", "insufficient_funds"),
+        "connector-error": Refusal(
+            64001,
+            "Pay: Configuration Error: the gateway refused the connector's credentials",
+            "api_key_expired",
+        ),
+        "charge-refused": Refusal(
+            64008, "Payment Gateway rejected charge creation.", "charge_refused", tokenize=False
+        ),
+        "token-refused": Refusal(
+            64010, "Payment Gateway rejected token creation.", "token_refused", charge=False
+        ),
+        "no-account": Refusal(64008, "bank account could not be located", "no_account"),
+        "ach-insufficient-funds": Refusal(
+            64008, "bank account has insufficient funds", "insufficient_funds", tokenize=False
+        ),
+    }
+)
+
+
 def settle(
     payment_method: str,
     charging: bool,
     token_type: str,
-    card_outcome: str | None,
+    gateway_outcome: str | None,
     new_id: Callable[[], str],
 ) -> Settlement:
-    """The connector's answer to ``Status=complete``; ``new_id`` makes 32 random hex digits."""
-    if payment_method != ACH_DEBIT and card_outcome == "declined":
+    """The built-in connector's answer to ``Status=complete``: a refusal for a magic number
+    (``gateway_outcome``), else success; ``new_id`` makes 32 random hex digits."""
+    refusal = REFUSALS.get(gateway_outcome or "")
+    if refusal is not None and (refusal.charge if charging else refusal.tokenize):
+        code = refusal.pay_error_code
+        if code in (64008, 64010):  # the gateway refused what it was asked: charge or token
+            code = 64008 if charging else 64010
         return Settlement(
             Result.PAYMENT_CONNECTOR_ERROR,
-            error="card is declined",
-            pay_error_code=64012,
-            connector_error="card_declined",
-        )
-    if payment_method != ACH_DEBIT and card_outcome == "unavailable":
-        return Settlement(
-            Result.PAYMENT_CONNECTOR_ERROR,
-            error="payment processor is unavailable, try again later",
-            pay_error_code=64002,
-            connector_error="processing_error",
+            error=refusal.error,
+            pay_error_code=code,
+            connector_error=refusal.connector_error,
         )
     if charging:
         prefix = "py_" if payment_method == ACH_DEBIT else "ch_"

@@ -54,8 +54,10 @@ __all__ = [
     "capture",
     "complete",
     "hang_up",
+    "input_timeout",
     "key_in",
     "required",
+    "settle",
     "start",
 ]
 
@@ -77,6 +79,7 @@ class Result(StrEnum):
     PAYMENT_CONNECTOR_ERROR = "payment-connector-error"
     CALLER_INTERRUPTED_WITH_STAR = "caller-interrupted-with-star"
     CALLER_HUNG_UP = "caller-hung-up"
+    VALIDATION_ERROR = "validation-error"
     # Undocumented: what a cancel reports. We send the value community typings use.
     CANCELLED = "transaction-cancelled"
 
@@ -93,6 +96,7 @@ class ErrorType(StrEnum):
     INVALID_BANK_ACCOUNT_NUMBER = "invalid-bank-account-number"
     CAPTURE_SEQUENCE = "invalid-card-number-security-code-capture-sequence"
     INPUT_MATCHING_FAILED = "input-matching-failed"
+    INPUT_TIMEOUT = "input-timeout"
 
 
 class EventKind(StrEnum):
@@ -195,6 +199,7 @@ class Event:
     partial: bool = False
     value: str | None = None  # masked value of a partial entry
     error_type: ErrorType | None = None
+    payment_error: str | None = None  # what PaymentError says of a timed-out entry
 
 
 _EMPTY: Mapping[str, Captured] = MappingProxyType({})
@@ -207,7 +212,9 @@ class Session:
     capturing: str | None = None
     captured: Mapping[str, Captured] = field(default_factory=lambda: _EMPTY)
     card_brand: str | None = None
-    card_outcome: str | None = None  # "ok", "declined" or "unavailable" (magic test cards)
+    # What the built-in connectors' simulated gateway does with the captured card or bank
+    # account: "ok", or a magic number's outcome (cards.MAGIC_CARDS, MAGIC_BANK_ACCOUNTS).
+    gateway_outcome: str | None = None
     settlement: Settlement | None = None
 
     @property
@@ -228,6 +235,10 @@ def start(config: SessionConfig) -> tuple[Session, Event]:
 
 
 def _active(session: Session) -> None:
+    if session.state is State.PROCESSING:
+        raise InvalidPayOperation(
+            "Pay: Invalid Operation: the payment is being processed by the Pay Connector"
+        )
     if session.state is not State.ACTIVE:
         raise InvalidPayOperation(f"Pay: Invalid Operation: the payment session is {session.state}")
 
@@ -251,15 +262,33 @@ def _describe(config: SessionConfig) -> str:
     return "items: " + ", ".join(config.items())
 
 
-def complete(session: Session, settle: Callable[[Session], Settlement]) -> tuple[Session, Event]:
-    """``Status=complete``: hand the captured data to the connector, which ``settle`` plays."""
+def complete(
+    session: Session, settle: Callable[[Session], Settlement | None]
+) -> tuple[Session, Event]:
+    """``Status=complete``: hand the captured data to the connector, which ``settle`` plays.
+
+    ``settle`` answers at once (a built-in connector: the session is ``completed``) or
+    returns None (a connector that answers later: the session is ``processing`` until
+    :func:`settle` is given its answer).
+    """
     _active(session)
     missing = required(session)
     if missing:
         raise RequiredInformationIncomplete(
             "Pay: Required payment information incomplete: missing " + ", ".join(missing)
         )
-    done = replace(session, state=State.COMPLETED, capturing=None, settlement=settle(session))
+    settlement = settle(session)
+    if settlement is None:
+        return replace(session, state=State.PROCESSING, capturing=None), Event(EventKind.PROCESS)
+    done = replace(session, state=State.COMPLETED, capturing=None, settlement=settlement)
+    return done, Event(EventKind.COMPLETE)
+
+
+def settle(session: Session, settlement: Settlement) -> tuple[Session, Event]:
+    """The connector a ``processing`` session waits for has answered."""
+    if session.state is not State.PROCESSING:
+        raise InvalidPayOperation(f"Pay: Invalid Operation: the payment session is {session.state}")
+    done = replace(session, state=State.COMPLETED, settlement=settlement)
     return done, Event(EventKind.COMPLETE)
 
 
@@ -272,7 +301,8 @@ def cancel(session: Session) -> tuple[Session, Event]:
 
 
 def hang_up(session: Session) -> tuple[Session, Event] | None:
-    """The call ended: an active session ends with ``caller-hung-up``; others are unchanged."""
+    """The call ended: an active session ends with ``caller-hung-up``; others are unchanged
+    (a ``processing`` one still gets its connector's answer)."""
     if session.state is not State.ACTIVE:
         return None
     done = replace(
@@ -301,6 +331,35 @@ def key_in(session: Session, entry: KeyedDigits, today: date) -> tuple[Session, 
     error = _check(session, item, entry, today)
     if error is not None:
         return session, Event(EventKind.KEY_IN, item=item, error_type=error)
+    return _accept(session, item, entry), Event(EventKind.KEY_IN, item=item)
+
+
+def input_timeout(
+    session: Session, keyed: KeyedDigits | None, today: date
+) -> tuple[Session, Event]:
+    """The caller stopped keying for the session's ``Timeout``: what was keyed so far
+    (``keyed``: a partial entry, or None) is validated as it stands; with nothing keyed the
+    event is ``input-timeout``, its PaymentError naming the item. Either way the prompt is
+    over: no item is being captured until the agent captures one again (an item not accepted
+    stays required). The Payments API has no MaxAttempts: this can happen any number of times.
+    """
+    item = session.capturing
+    if session.state is not State.ACTIVE or item is None:
+        raise NothingToCapture()
+    if keyed is None or not keyed.digits:
+        timed_out = replace(session, capturing=None)
+        return timed_out, Event(
+            EventKind.INPUT_TIMEOUT,
+            item=item,
+            error_type=ErrorType.INPUT_TIMEOUT,
+            payment_error=item,
+        )
+    entry = replace(keyed, partial=False)
+    error = _check(session, item, entry, today)
+    if error is not None:
+        return replace(session, capturing=None), Event(
+            EventKind.KEY_IN, item=item, error_type=error, payment_error=error.value
+        )
     return _accept(session, item, entry), Event(EventKind.KEY_IN, item=item)
 
 
@@ -352,7 +411,9 @@ def _accept(session: Session, item: str, entry: KeyedDigits) -> Session:
     captured[item] = Captured(_mask(item, entry.digits), entry.fingerprint if matched else None)
     if matched:
         captured.pop(item + MATCHER_SUFFIX, None)  # a new first entry needs a new match
-    brand, outcome = session.card_brand, session.card_outcome
+    brand, outcome = session.card_brand, session.gateway_outcome
+    if item == "bank-account-number":
+        outcome = cards.bank_account_outcome(entry.digits)
     if item == "payment-card-number":
         brand, outcome = cards.card_brand(entry.digits), cards.card_outcome(entry.digits)
         # The security code is checked against the card: a new card needs its own.
@@ -363,5 +424,5 @@ def _accept(session: Session, item: str, entry: KeyedDigits) -> Session:
         capturing=None,
         captured=MappingProxyType(captured),
         card_brand=brand,
-        card_outcome=outcome,
+        gateway_outcome=outcome,
     )

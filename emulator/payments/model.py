@@ -10,7 +10,7 @@ from typing import Any, Final
 from emulator.payments.machine import Session, SessionConfig
 from emulator.payments.vocabulary import CREDIT_CARD
 
-__all__ = ["DEFAULT_CARD_TYPES", "CreatePayment", "SessionRecord", "UpdatePayment"]
+__all__ = ["DEFAULT_CARD_TYPES", "CreatePayment", "ForcedOutcome", "SessionRecord", "UpdatePayment"]
 
 DEFAULT_CARD_TYPES: Final = ("visa", "mastercard", "amex")
 
@@ -58,6 +58,17 @@ class UpdatePayment:
 
 
 @dataclass(frozen=True, slots=True)
+class ForcedOutcome:
+    """What a test asked the next ``Status=complete`` to produce, whatever the card
+    (``POST /_emulator/payments/{Sid}/outcome``): the complete callback's fields."""
+
+    result: str
+    pay_error_code: int | None = None
+    payment_error: str = ""
+    connector_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRecord:
     """A stored session: its identity, the create request, and the machine's state."""
 
@@ -67,6 +78,8 @@ class SessionRecord:
     request: CreatePayment  # the create request
     session: Session
     status_callback: str  # of the latest accepted request
-    caller: str  # "auto" or "manual", fixed when the session starts
+    caller: str  # "auto" or "manual"
     created_at_ms: int
     updated_at_ms: int
+    input_deadline_ms: int | None = None  # when the caller's silence ends the prompt
+    forced_outcome: ForcedOutcome | None = None

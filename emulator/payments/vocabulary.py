@@ -22,6 +22,7 @@ __all__ = [
     "MANUAL",
     "MATCHER_SUFFIX",
     "PAYMENT_METHODS",
+    "SILENCE",
     "STATUSES",
     "TOKEN_TYPES",
     "BankAccountType",
@@ -70,5 +71,10 @@ CALLER_MODES: Final[tuple[str, ...]] = get_args(CallerMode)
 AUTO: Final = "auto"
 MANUAL: Final = "manual"
 
-KEYPAD_PATTERN: Final = r"^[0-9A-Za-z*#]{1,32}$"
-"""What a caller's script may hold for one item: keypad characters, at most 32."""
+SILENCE: Final = "..."
+"""At the end of a caller's scripted value: the caller keys what comes before, then stops
+(``"42424242..."``); alone, the caller says nothing at all for the item."""
+
+KEYPAD_PATTERN: Final = r"^(?:[0-9A-Za-z*#]{1,32}|[0-9A-Za-z*#]{0,32}\.\.\.)$"
+"""What a caller's script may hold for one item: up to 32 keypad characters, possibly
+followed by :data:`SILENCE`."""

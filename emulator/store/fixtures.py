@@ -15,6 +15,8 @@ from typing import Annotated, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from emulator.errors import ConfigError
+from emulator.gpc import GenericConnector, Mode
+from emulator.payments.connectors import Connector
 from emulator.payments.vocabulary import (
     KEYPAD_PATTERN,
     PAYMENT_METHODS,
@@ -24,6 +26,7 @@ from emulator.payments.vocabulary import (
     PaymentMethod,
     TokenType,
 )
+from emulator.store import connectors as connector_store
 
 __all__ = [
     "AccountFixture",
@@ -86,6 +89,21 @@ class CallFixture(_Fixture):
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
+class GenericFixture(_Fixture):
+    """A Generic Pay Connector: the merchant's endpoint Twilio POSTs the payment to."""
+
+    endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2048)]
+    username: Annotated[str, StringConstraints(max_length=256)] = ""
+    password: Annotated[str, StringConstraints(max_length=256)] = ""
+    mode: Mode = "test"
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 5
+    legacy_paths: bool = False
+
+    def config(self) -> GenericConnector:
+        return GenericConnector(**self.model_dump())
+
+
 class ConnectorFixture(_Fixture):
     account_sid: AccountSid
     name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -94,6 +112,18 @@ class ConnectorFixture(_Fixture):
     currencies: tuple[Currency, ...] | None = None
     payment_methods: tuple[PaymentMethod, ...] = PAYMENT_METHODS
     token_types: tuple[TokenType, ...] = TOKEN_TYPES
+    generic: GenericFixture | None = None
+
+    def connector(self) -> Connector:
+        return Connector(
+            name=self.name,
+            charge=self.charge,
+            tokenize=self.tokenize,
+            currencies=self.currencies,
+            payment_methods=self.payment_methods,
+            token_types=self.token_types,
+            generic=self.generic.config() if self.generic is not None else None,
+        )
 
     @property
     def key(self) -> str:
@@ -212,22 +242,8 @@ def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int)
         [(c.sid, c.account_sid, c.status, c.url, c.caller, now_ms) for c in calls],
     )
     connectors = [c for c in fixtures.connectors if c.key not in loaded]
-    conn.executemany(
-        "INSERT OR IGNORE INTO connectors (account_sid, name, charge, tokenize, currencies,"
-        " payment_methods, token_types) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                c.account_sid,
-                c.name,
-                c.charge,
-                c.tokenize,
-                " ".join(c.currencies) if c.currencies is not None else None,
-                " ".join(c.payment_methods),
-                " ".join(c.token_types),
-            )
-            for c in connectors
-        ],
-    )
+    for fixture in connectors:
+        connector_store.put(conn, fixture.account_sid, fixture.connector())
     keys = [a.sid for a in accounts] + [k.sid for k in api_keys] + [c.sid for c in calls]
     keys += [c.key for c in connectors]
     conn.executemany("INSERT INTO fixture_rows (key) VALUES (?)", [(k,) for k in keys])

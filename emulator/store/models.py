@@ -24,6 +24,7 @@ __all__ = [
     "Callback",
     "CallbackAttempt",
     "Connector",
+    "ConnectorAttempt",
     "FixtureRow",
     "IdempotencyRecord",
     "PaymentSession",
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 # Bumped whenever a table changes shape; a database of another version is refused at start-up.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # What an account *is* (kept when one account is reset), and the fixture bookkeeping (kept
 # too, so that a restart does not bring back what a reset removed). Every other table holds
@@ -84,6 +85,14 @@ class Connector(SQLModel, table=True):
     currencies: str | None = None  # space-separated ISO 4217 codes; None accepts any
     payment_methods: str = "credit-card ach-debit"
     token_types: str = "one-time reusable payment-method"
+    # A Generic Pay Connector (the merchant's own endpoint); all None for a built-in one.
+    endpoint_url: str | None = None
+    username: str | None = None
+    password: str | None = None
+    mode: str | None = None  # "test" or "live"
+    timeout_s: float | None = None
+    retries: int | None = None
+    legacy_paths: bool | None = None
 
 
 class PaymentSession(SQLModel, table=True):
@@ -119,7 +128,9 @@ class PaymentSession(SQLModel, table=True):
     capturing: str | None = None
     captured: str = "{}"  # JSON: item -> [masked value, keyed fingerprint or null]
     card_brand: str | None = None
-    card_outcome: str | None = None
+    gateway_outcome: str | None = None  # a magic number's outcome (built-in connectors)
+    input_deadline_ms: int | None = None  # when the caller's silence ends the prompt
+    forced_outcome: str | None = None  # JSON: the outcome the control plane asked for
     # how it ended
     result: str | None = None
     confirmation_code: str = ""
@@ -168,7 +179,28 @@ class CallbackAttempt(SQLModel, table=True):
     status_code: int | None = None
     duration_ms: float
     error: str | None = None
+    response: str = ""  # the start of the receiver's answer (RESPONSE_EXCERPT bytes)
     attempted_at_ms: int
+
+
+class ConnectorAttempt(SQLModel, table=True):
+    """One request to a Generic Pay Connector's endpoint: what was sent (card data masked)
+    and what came back."""
+
+    __tablename__ = "connector_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_sid: str = Field(foreign_key="payment_sessions.sid", index=True)
+    account_sid: str
+    url: str
+    transaction_id: str
+    attempt: int
+    status_code: int | None = None
+    latency_ms: float
+    error: str | None = None
+    request_body: str  # JSON, card number, security code and bank account masked
+    response_excerpt: str
+    started_at_ms: int
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import asdict
 from decimal import Decimal
 from types import MappingProxyType
 
 from emulator.payments.machine import Captured, Result, Session, Settlement, State
-from emulator.payments.model import CreatePayment, SessionRecord
+from emulator.payments.model import CreatePayment, ForcedOutcome, SessionRecord
 
 __all__ = [
     "active_on_call",
     "insert",
     "load",
+    "processing",
     "save",
     "set_caller",
     "waiting_for_auto_caller",
+    "with_deadlines",
 ]
 
 
@@ -30,9 +33,9 @@ _REQUEST_COLUMNS = (
     " token_type, valid_card_types, require_matching_inputs, confirmation, caller"
 )
 _STATE_COLUMNS = (
-    "state, status_callback, capturing, captured, card_brand, card_outcome, result,"
+    "state, status_callback, capturing, captured, card_brand, gateway_outcome, result,"
     " confirmation_code, payment_token, profile_id, payment_error, pay_error_code,"
-    " connector_error, updated_at_ms"
+    " connector_error, updated_at_ms, input_deadline_ms, forced_outcome"
 )
 _SELECT = (
     f"SELECT sid, account_sid, call_sid, created_at_ms, {_REQUEST_COLUMNS}, {_STATE_COLUMNS}"
@@ -55,7 +58,7 @@ def _state_values(record: SessionRecord) -> tuple[object, ...]:
         session.capturing,
         json.dumps(captured, separators=(",", ":")),
         session.card_brand,
-        session.card_outcome,
+        session.gateway_outcome,
         session.result.value if session.result else None,
         settlement.confirmation_code,
         settlement.token,
@@ -64,6 +67,8 @@ def _state_values(record: SessionRecord) -> tuple[object, ...]:
         settlement.pay_error_code,
         settlement.connector_error,
         record.updated_at_ms,
+        record.input_deadline_ms,
+        json.dumps(asdict(record.forced_outcome)) if record.forced_outcome else None,
     )
 
 
@@ -138,7 +143,7 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         capturing,
         captured,
         card_brand,
-        card_outcome,
+        gateway_outcome,
         result,
         confirmation_code,
         payment_token,
@@ -147,6 +152,8 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         pay_error_code,
         connector_error,
         updated_at_ms,
+        input_deadline_ms,
+        forced_outcome,
     ) = row[21:]
     request = CreatePayment(
         status_callback="",
@@ -186,7 +193,7 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
             {item: Captured(value, fp) for item, (value, fp) in json.loads(captured).items()}
         ),
         card_brand=card_brand,
-        card_outcome=card_outcome,
+        gateway_outcome=gateway_outcome,
         settlement=settlement,
     )
     return SessionRecord(
@@ -199,13 +206,17 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         caller=caller,
         created_at_ms=created_at_ms,
         updated_at_ms=updated_at_ms,
+        input_deadline_ms=input_deadline_ms,
+        forced_outcome=ForcedOutcome(**json.loads(forced_outcome)) if forced_outcome else None,
     )
 
 
 def active_on_call(conn: sqlite3.Connection, call_sid: str) -> list[str]:
-    """The SIDs of the sessions still active on a call (at most one, by the rules)."""
+    """The SIDs of the sessions not yet ended on a call (active, or processing: at most one,
+    by the rules)."""
     rows = conn.execute(
-        "SELECT sid FROM payment_sessions WHERE call_sid = ? AND state = 'active'", (call_sid,)
+        "SELECT sid FROM payment_sessions WHERE call_sid = ? AND state IN ('active', 'processing')",
+        (call_sid,),
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -222,3 +233,18 @@ def waiting_for_auto_caller(conn: sqlite3.Connection) -> list[tuple[str, str]]:
 def set_caller(conn: sqlite3.Connection, sid: str, caller: str) -> None:
     """Switch the simulated caller of a session between ``auto`` and ``manual``."""
     conn.execute("UPDATE payment_sessions SET caller = ? WHERE sid = ?", (caller, sid))
+
+
+def with_deadlines(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(session SID, deadline) of the active sessions waiting for the caller to go on keying."""
+    rows = conn.execute(
+        "SELECT sid, input_deadline_ms FROM payment_sessions"
+        " WHERE state = 'active' AND input_deadline_ms IS NOT NULL"
+    ).fetchall()
+    return [(sid, deadline) for sid, deadline in rows]
+
+
+def processing(conn: sqlite3.Connection) -> list[str]:
+    """The SIDs of the sessions waiting for a connector's answer."""
+    rows = conn.execute("SELECT sid FROM payment_sessions WHERE state = 'processing'").fetchall()
+    return [row[0] for row in rows]
