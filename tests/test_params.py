@@ -173,25 +173,41 @@ def test_create_defaults_with_only_status_callback() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "PaymentMethod",
-        "BankAccountType",
         "ChargeAmount",
         "Currency",
-        "Input",
         "MinPostalCodeLength",
         "Parameter",
         "PaymentConnector",
-        "PostalCode",
-        "SecurityCode",
         "Timeout",
-        "TokenType",
         "ValidCardTypes",
         "RequireMatchingInputs",
-        "Confirmation",
     ],
 )
 def test_blank_optional_parameter_means_default(name: str) -> None:
     assert parse_create(create(**{name: ""})) == parse_create({"StatusCallback": CB})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PaymentMethod",
+        "BankAccountType",
+        "Input",
+        "PostalCode",
+        "SecurityCode",
+        "TokenType",
+        "Confirmation",
+    ],
+)
+def test_blank_enum_value_is_a_bad_value(name: str) -> None:
+    """The spec's enums have no empty member: like an empty Status or Capture, 64020."""
+    form = create(**{name: ""})
+    if name == "BankAccountType":
+        form["PaymentMethod"] = "ach-debit"
+        form["Parameter"] = '{"AVSName": "Jo"}'
+    with pytest.raises(InvalidParameterValue) as caught:
+        parse_create(form)
+    assert name in str(caught.value)
 
 
 def test_unknown_parameters_are_ignored() -> None:

@@ -114,8 +114,9 @@ def idempotency_key(form: Form) -> str:
 
 
 def _enum(form: Form, name: str, allowed: Sequence[str], default: str) -> str:
+    """An enum's value: the default when absent; an empty value is not in the enum (64020)."""
     value = _get(form, name)
-    if value is None or value == "":
+    if value is None:
         return default
     if value not in allowed:
         raise _invalid(name, value, "is not one of " + ", ".join(allowed))
@@ -123,8 +124,9 @@ def _enum(form: Form, name: str, allowed: Sequence[str], default: str) -> str:
 
 
 def _boolean(form: Form, name: str, default: bool) -> bool:
+    """``true`` or ``false`` in any case; the default when absent (an empty value is 64020)."""
     value = _get(form, name)
-    if value is None or value == "":
+    if value is None:
         return default
     lowered = value.lower()
     if lowered not in ("true", "false"):
