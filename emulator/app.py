@@ -23,12 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from emulator import __version__
 from emulator.accounts import AccountService
 from emulator.callbacks.outbox import Outbox, OutboxSettings
+from emulator.changes import BumpAfterControlWrites, Changes
 from emulator.clock import Clock
 from emulator.control.guard import ControlGuard
 from emulator.control.routes import router as control_router
 from emulator.errors import TwilioError
 from emulator.faults import Faults
 from emulator.ids import IdGenerator
+from emulator.inspector.routes import router as inspector_router
 from emulator.journal import Journal
 from emulator.payments.caller import CallerDefaults, CallerScripts
 from emulator.payments.service import PaymentService, ServiceSettings
@@ -36,6 +38,7 @@ from emulator.reset import Resetter
 from emulator.settings import Settings
 from emulator.store.db import Database
 from emulator.store.fixtures import load_fixtures
+from emulator.store.listings import Listings
 from emulator.twilio_api.asgi import TwilioApi
 from emulator.twilio_api.idempotency import IdempotentAnswers
 from emulator.twilio_api.routes import payment_routes
@@ -59,6 +62,11 @@ class Emulator:
         fixtures = load_fixtures(settings.fixture_paths())
         self.db = Database(settings.database)
         self.journal = Journal(settings.journal_size)
+        # Live views (the inspector) hear of every commit and every request recorded.
+        self.changes = Changes()
+        self.db.add_commit_listener(self.changes.bump)
+        self.journal.add_listener(self.changes.bump)
+        self.listings = Listings(self.db)
         self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
         self.accounts.load_fixtures()
         self.outbox = Outbox(
@@ -133,6 +141,7 @@ class Emulator:
         callback delivery starts (pending ones stay pending for the next start), and the
         deliveries in flight get ``shutdown_grace_s`` from now to finish and be recorded,
         which ``stop`` waits for. Safe to call more than once."""
+        self.changes.close()  # open event streams end: the shutdown does not wait for them
         self.outbox.begin_shutdown(self.settings.shutdown_grace_s)
 
     async def stop(self) -> None:
@@ -213,9 +222,13 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
         "faults": emulator.faults,
         "clock": emulator.clock,
         "resetter": emulator.resetter,
+        "changes": emulator.changes,
+        "listings": emulator.listings,
     }.items():
         setattr(control.state, name, service)  # read by emulator.control.deps
     control.include_router(control_router)
+    control.include_router(inspector_router)  # /_emulator/ui/..., and / redirects there
+    control.add_middleware(BumpAfterControlWrites, changes=emulator.changes)
     control.add_exception_handler(RequestValidationError, _validation_error_without_values)
     control.add_exception_handler(TwilioError, _twilio_error_as_detail)
     twilio_api = TwilioApi(

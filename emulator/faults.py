@@ -71,6 +71,15 @@ class Faults:
             self._rules.append(rule)
             return rule
 
+    def remove(self, rule_id: int) -> bool:
+        """Remove one rule; False if there is none with that id."""
+        with self._lock:
+            for index, rule in enumerate(self._rules):
+                if rule.id == rule_id:
+                    del self._rules[index]
+                    return True
+        return False
+
     def clear(self, rng: random.Random | None = None) -> None:
         """Remove every rule; with ``rng``, draw probabilities from it from now on."""
         with self._lock:

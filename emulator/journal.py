@@ -7,7 +7,7 @@ authenticated (an account or API key SID, never a secret), never the Authorizati
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -62,9 +62,16 @@ class JournalEntry:
 class Journal:
     def __init__(self, size: int) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max(size, 0))
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every request recorded (live views)."""
+        self._listeners.append(listener)
 
     def record(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
+        for listener in self._listeners:
+            listener()
 
     def clear(self, account_sid: str | None = None) -> None:
         if account_sid is None:

@@ -72,9 +72,11 @@ def run(settings: Settings) -> int:
     servers = [_Server(uvicorn.Config(app, lifespan="on", **options), protocol, settings)]
     sockets = [sock]
     # Printed whatever the log level: tools (emulator.testing among them) read the port here.
+    address = local_url(*sock.getsockname()[:2])
     print(
-        f"payments-emulator {__version__} listening on {local_url(*sock.getsockname()[:2])}"
-        f" (database {settings.database})",
+        f"payments-emulator {__version__} listening on {address}"
+        f" (database {settings.database})\n"
+        f"payments-emulator inspector: {address}/_emulator/ui/",
         file=sys.stderr,
         flush=True,
     )

@@ -15,6 +15,7 @@ import pytest
 
 from emulator.testing import Account, EmulatorServer
 from tests.api import PaymentsApi, basic, error_code
+from tests.inspector_support import inspector_pages
 from tests.receiver import Receiver
 
 CARD_ITEMS = ["payment-card-number", "expiration-date", "security-code", "postal-code"]
@@ -300,6 +301,7 @@ def test_no_card_data_in_the_database_or_the_logs(
         views = [server.control.payment(sid), server.control.payment(ach)]
         callbacks = server.control.callbacks(account_sid=account.account_sid)
         journal = server.control.requests(account_sid=account.account_sid)
+        pages = inspector_pages(server, account.account_sid)  # the inspector's HTML too
         assert views[0]["result"] == "success"
         server.stop()
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("e.db*"))
@@ -310,7 +312,9 @@ def test_no_card_data_in_the_database_or_the_logs(
         "callbacks": str(callbacks),
         "received": str([r.body for r in receiver.received]),
         "journal": str(journal),
+        "inspector": "\n".join(pages.values()),
     }
+    assert any(sid in page for page in pages.values())  # the pages did show the session
     for where, text in exposed.items():
         assert card not in text, where
         assert account_number not in text, where

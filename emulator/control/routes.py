@@ -8,11 +8,14 @@ Its errors use FastAPI's usual ``{"detail": ...}`` shape, not Twilio's.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emulator import __version__
@@ -29,6 +32,7 @@ from emulator.control.deps import (
 )
 from emulator.control.views import callback_view, connector_view, session_view
 from emulator.faults import Action
+from emulator.inspector.deps import ChangesDep
 from emulator.payments.caller import InvalidScript
 from emulator.payments.machine import NothingToCapture
 from emulator.payments.model import ForcedOutcome
@@ -378,3 +382,70 @@ async def set_clock(clock: ClockDep, request: ClockRequest) -> dict[str, Any]:
     if request.advance_seconds is not None:
         clock.advance(request.advance_seconds)
     return _clock_view(clock)
+
+
+# --- live views: the change feed, and what the inspector needs ------------------------------
+
+EVENTS_RETRY_MS = 1000  # how soon a browser reconnects
+EVENTS_KEEPALIVE_S = 5.0
+EVENTS_LIFETIME_S = 15.0  # a stream ends after this, and the browser reconnects at once
+EVENTS_MIN_INTERVAL_S = 0.2  # at most five "changed" events a second: bursts coalesce
+
+
+def _event_id(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() and len(text) < 19 else None
+
+
+@router.get("/events")
+async def events(
+    changes: ChangesDep,
+    since: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-sent events: ``changed`` (data: the new version) whenever the emulator's state
+    moved on (a commit, a journal entry, a control-plane write), at most five a second; a
+    comment every few seconds otherwise. ``since`` (or the ``Last-Event-ID`` a reconnecting
+    browser sends) is the version the client has seen: a newer one is announced at once.
+    A stream ends after some seconds, or when the server stops; browsers reconnect by
+    themselves."""
+    seen = _event_id(last_event_id)
+    start = seen if seen is not None else since if since is not None else changes.version
+
+    async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + EVENTS_LIFETIME_S
+        version = start
+        yield f"retry: {EVENTS_RETRY_MS}\n\n"
+        while not changes.closed:
+            left = ends - loop.time()
+            if left <= 0:
+                return
+            now = await changes.wait(version, at_most_s=min(EVENTS_KEEPALIVE_S, left))
+            if changes.closed:
+                return
+            if now != version:
+                version = now
+                yield f"id: {version}\nevent: changed\ndata: {version}\n\n"
+                await asyncio.sleep(EVENTS_MIN_INTERVAL_S)
+            else:
+                yield ": waiting\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/changes")
+async def change_version(changes: ChangesDep) -> dict[str, int]:
+    """The change feed's version, for clients that poll instead of listening to events."""
+    return {"version": changes.version}
+
+
+@router.delete("/faults/{rule_id}")
+async def remove_fault(faults: FaultsDep, rule_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Remove one rule; answers the rules left."""
+    if not faults.remove(rule_id):
+        raise HTTPException(404, f"fault rule {rule_id} does not exist")
+    return {"faults": [rule.view() for rule in faults.rules()]}
