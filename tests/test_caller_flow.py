@@ -166,7 +166,7 @@ def test_ach_debit_flow_in_auto_mode(
     done = agent.finish()["params"]
     assert done["Result"] == "success"
     assert done["BankAccountType"] == "consumer-savings"
-    assert done["BankAccountNumber"] == "*******92"  # fact sheet 7.2's own example
+    assert done["BankAccountNumber"] == "*******92"  # Twilio's docs' own example
     assert done["BankRoutingNumber"] == "121000358"
     assert "PaymentCardNumber" not in done
     assert_signed(account, receiver, 6)
@@ -244,7 +244,7 @@ def test_fixture_script_and_call_url(tmp_path: Any, receiver: Receiver) -> None:
 @pytest.fixture
 def manual(server: EmulatorServer, account: Account) -> Agent:
     call_sid = server.control.create_call(account.account_sid, caller="manual")
-    return Agent(server, account, call_sid, "https://example.invalid/never")
+    return Agent(server, account, call_sid, "http://127.0.0.1:9/never")  # a closed local port
 
 
 ERROR_CASES = [

@@ -623,7 +623,7 @@ def test_mask_security_code(code: str, masked: str) -> None:
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("508862392", "*******92"),  # the fact sheet's example
+        ("508862392", "*******92"),  # the example in Twilio's <Pay> docs
         ("000123456789", "**********89"),
         ("", ""),
         ("5", "*"),

@@ -26,7 +26,7 @@ def test_iso_with_milliseconds(ms: int) -> None:
     assert format_iso_ms(ms) == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def test_examples_from_the_fact_sheet() -> None:
+def test_examples_from_twilios_docs() -> None:
     assert format_rfc2822(1730829600000) == "Tue, 05 Nov 2024 18:00:00 +0000"
     assert format_iso_ms(1628567753408) == "2021-08-10T03:55:53.408Z"
 

@@ -1,9 +1,9 @@
 """Unit and property tests for emulator.callbacks.payloads (the StatusCallback form fields).
 
 A :class:`SessionRecord` is driven through the pure state machine and ``payloads.build`` is
-called after every event, as the service does; the fields are checked against the fact sheet
-(section 7): which fields each kind of callback carries, in which order, and how captured
-values are masked. No server is involved.
+called after every event, as the service does; the fields are checked against what Twilio's
+Payments docs and its observed payloads show: which fields each kind of callback carries, in
+which order, and how captured values are masked. No server is involved.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def test_create_callback_for_ach_tokenizing() -> None:
 
 
 def test_create_callback_has_the_keys_of_the_observed_real_payload() -> None:
-    # Fact sheet 7.1: PaymentConnector=PGP_MOCK, DateCreated=2021-08-10T03:55:53.408Z,
+    # A real first callback from Twilio: PaymentConnector=PGP_MOCK, DateCreated=2021-08-10T03:55:53.408Z,
     # PaymentMethod=credit-card, CallSid=CA…, ChargeAmount=9.99, AccountSid=AC…, Sid=PK…
     request = replace(CHARGE, payment_connector="PGP_MOCK")
     fields = as_dict(Flow(request).callbacks[0])
@@ -438,7 +438,7 @@ def test_valid_ach_entries_are_masked_and_required_shrinks() -> None:
     assert not set(CARD_KEYS) & set(fields)
 
 
-def test_fact_sheet_bank_account_example_is_masked_except_the_last_two() -> None:
+def test_twilios_bank_account_example_is_masked_except_the_last_two() -> None:
     flow = Flow(ACH_CHARGE)
     fields = as_dict(flow.key("bank-account-number", "508862392"))
     assert fields["BankAccountNumber"] == "*******92"
@@ -643,7 +643,7 @@ def test_complete_with_a_reusable_token() -> None:
 
 
 def test_complete_matches_the_observed_real_payload() -> None:
-    # Fact sheet 7.3, observed complete(charge) callback of a 4111… card expiring 1225.
+    # A real complete(charge) callback published from Twilio (a 4111… card expiring 1225).
     flow = Flow(CHARGE, today=date(2021, 8, 10))
     flow.key_card(number="4111111111111111", expiry="1225")
     fields = as_dict(flow.complete(at_ms=1_628_567_907_290))

@@ -73,7 +73,7 @@ class MultiDict:
         return [value for key, value in self._pairs if key == name]
 
 
-# ---------------------------------------------------------------- fact-sheet test vectors
+# ---------------------------------------------------------------- Twilio's published test vectors
 
 
 def test_vector1_form_params() -> None:
