@@ -25,6 +25,11 @@ def bounded(text: str, limit: int = MAX_VALUE) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
+def _valid_text(text: str) -> str:
+    """``text`` with bytes that were not UTF-8 (lone surrogates) replaced."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def journal_params(form: Iterable[tuple[str, str]]) -> dict[str, str]:
     """A request's form as the journal keeps it: bounded in count and size, card-like digit
     runs masked, a password in a URL masked, bytes that are not UTF-8 replaced."""
@@ -33,9 +38,8 @@ def journal_params(form: Iterable[tuple[str, str]]) -> dict[str, str]:
         if len(params) >= MAX_PARAMS:
             params["..."] = "more fields not kept"
             break
-        text = value.encode("utf-8", "replace").decode("utf-8")
-        params[bounded(name.encode("utf-8", "replace").decode("utf-8"), 64)] = bounded(
-            mask_url_password(mask_digit_runs(text))
+        params[bounded(_valid_text(name), 64)] = bounded(
+            mask_url_password(mask_digit_runs(_valid_text(value)))
         )
     return params
 

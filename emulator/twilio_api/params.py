@@ -8,6 +8,7 @@ session theirs (64017). Unknown parameters are ignored, as Twilio does.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -171,6 +172,7 @@ def _status_callback(form: Form) -> str:
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
+@functools.lru_cache(maxsize=1024)  # most requests of a suite name the same few hosts
 def _valid_host(host: str) -> bool:
     """An IP address, or a DNS name whose labels are letters, digits and hyphens once
     encoded with IDNA (what an HTTP client can connect to)."""
