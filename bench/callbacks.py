@@ -359,7 +359,10 @@ def scenario_lag(args: argparse.Namespace) -> None:
         f"- from sending the update (API latency included): p50 {statistics.median(lags):.1f} ms, "
         f"p99 {percentile(lags, 99):.1f} ms"
     )
-    print(f"- connections the hanging receiver held: {hanging_open} (callback_host_concurrency 8)")
+    print(
+        f"- connections the hanging receiver held: {hanging_open}"
+        " (at most callback_host_concurrency: a hanging host holds only its own slots)"
+    )
     print("- before (issue): another session's callback arrived 14.3 s late")
 
 
