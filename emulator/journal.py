@@ -14,7 +14,7 @@ from typing import Any
 from emulator.callbacks.urls import mask_url_password
 from emulator.payments.cards import mask_digit_runs
 
-__all__ = ["Journal", "JournalEntry", "bounded", "journal_params"]
+__all__ = ["Journal", "JournalEntry", "bounded", "journal_params", "masked"]
 
 MAX_VALUE = 512  # characters of a form value, a path or a response the journal keeps
 MAX_PARAMS = 64  # form fields the journal keeps of one request
@@ -23,6 +23,12 @@ MAX_PARAMS = 64  # form fields the journal keeps of one request
 def bounded(text: str, limit: int = MAX_VALUE) -> str:
     """``text``, cut to ``limit`` characters (saying how long it was)."""
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def masked(value: str) -> str:
+    """A value as the journal and the inspector show it: card-like digit runs and the
+    password of a URL masked."""
+    return mask_url_password(mask_digit_runs(value))
 
 
 def _valid_text(text: str) -> str:
@@ -38,9 +44,7 @@ def journal_params(form: Iterable[tuple[str, str]]) -> dict[str, str]:
         if len(params) >= MAX_PARAMS:
             params["..."] = "more fields not kept"
             break
-        params[bounded(_valid_text(name), 64)] = bounded(
-            mask_url_password(mask_digit_runs(_valid_text(value)))
-        )
+        params[bounded(_valid_text(name), 64)] = bounded(masked(_valid_text(value)))
     return params
 
 

@@ -14,10 +14,8 @@ import re
 import secrets
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,42 +50,6 @@ def artifacts_dir() -> Path:
     folder = Path(named) if named else ROOT / "tests" / "artifacts"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-class AnsweringReceiver:
-    """A StatusCallback receiver that answers every POST with ``status`` and ``body``."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        answer = (status, body)
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self.send_response(answer[0])
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(answer[1])))
-                self.end_headers()
-                self.wfile.write(answer[1])
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/status"
-
-    @contextmanager
-    def running(self) -> Iterator[AnsweringReceiver]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
-            thread.join(5)
 
 
 # --- the browser ------------------------------------------------------------------------------

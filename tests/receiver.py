@@ -28,11 +28,12 @@ class Received:
 
 
 class Receiver:
-    """Records every POST; answers ``status`` after ``delay_s``."""
+    """Records every POST; answers ``status`` (with ``body``) after ``delay_s``."""
 
-    def __init__(self, status: int = 204, delay_s: float = 0.0) -> None:
+    def __init__(self, status: int = 204, delay_s: float = 0.0, body: bytes = b"") -> None:
         self.status = status
         self.delay_s = delay_s
+        self.body = body
         self.received: list[Received] = []
         self._arrived = threading.Condition()
         receiver = self
@@ -51,8 +52,11 @@ class Receiver:
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
                 self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
+                if receiver.body:
+                    self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
+                self.wfile.write(receiver.body)
 
             def log_message(self, *args: object) -> None:
                 pass

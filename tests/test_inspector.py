@@ -31,7 +31,6 @@ from tests.inspector_support import (
     CLOSED_PORT_CALLBACK,
     ROOT,
     UI,
-    AnsweringReceiver,
     close_clients,
     inspector_pages,
     run_card_flow,
@@ -269,8 +268,8 @@ def test_what_the_receiver_answered_is_shown_escaped_and_masked(
     inspector: EmulatorServer, account: Account, ui: httpx.Client
 ) -> None:
     body = b"<b>refused</b> card 4242424242424242"
-    with AnsweringReceiver(500, body).running() as receiver:
-        _, sid = start_session(inspector, account, callback=receiver.url, charge_amount=1)
+    with Receiver(500, body=body).running() as receiver:
+        _, sid = start_session(inspector, account, callback=receiver.url(), charge_amount=1)
         inspector.control.callbacks(payment_sid=sid, wait_for=1)
     text = page(ui, f"{UI}/sessions/{sid}")
     assert "HTTP 500" in text

@@ -11,11 +11,11 @@ real payloads.
 from __future__ import annotations
 
 from emulator.clock import format_iso_ms
-from emulator.payments.machine import Event, EventKind, Session, required
+from emulator.payments.machine import Event, EventKind, Session, Settlement, required
 from emulator.payments.model import SessionRecord
 from emulator.payments.vocabulary import ACH_DEBIT, MATCHER_SUFFIX
 
-__all__ = ["BANK_FIELDS", "CARD_FIELDS", "build"]
+__all__ = ["BANK_FIELDS", "CARD_FIELDS", "build", "settlement_fields"]
 
 Params = list[tuple[str, str]]
 
@@ -54,17 +54,21 @@ def build(record: SessionRecord, event: Event) -> Params:
     elif event.kind in _END_EVENTS:
         settlement = record.session.settlement
         assert settlement is not None
-        params += [
-            ("Result", settlement.result.value),
-            ("PaymentConfirmationCode", settlement.confirmation_code),
-            ("PaymentToken", settlement.token),
-            ("ProfileId", settlement.profile_id),
-            ("PaymentError", settlement.error),
-            ("PayErrorCode", str(settlement.pay_error_code or "")),
-            ("ConnectorError", settlement.connector_error),
-        ]
+        params += [("Result", settlement.result.value), *settlement_fields(settlement)]
         params += _values(record, event)
     return params
+
+
+def settlement_fields(settlement: Settlement) -> Params:
+    """The connector's fields of a complete (or cancel) callback, empty ones included."""
+    return [
+        ("PaymentConfirmationCode", settlement.confirmation_code),
+        ("PaymentToken", settlement.token),
+        ("ProfileId", settlement.profile_id),
+        ("PaymentError", settlement.error),
+        ("PayErrorCode", str(settlement.pay_error_code or "")),
+        ("ConnectorError", settlement.connector_error),
+    ]
 
 
 def _common(record: SessionRecord) -> Params:

@@ -27,7 +27,7 @@ from emulator.clock import format_iso_ms
 from emulator.control.deps import FaultsDep, JournalDep, PaymentsDep
 from emulator.inspector import views
 from emulator.inspector.deps import ChangesDep, ListingsDep
-from emulator.journal import Journal
+from emulator.journal import Journal, masked
 from emulator.payments.machine import State
 from emulator.store.listings import Listings, Page
 
@@ -82,7 +82,7 @@ def _environment() -> jinja2.Environment:
     environment.globals["version"] = __version__
     environment.globals["states"] = [state.value for state in State]
     environment.globals["query_with"] = _query_with
-    environment.globals["scrub"] = views.scrub
+    environment.globals["scrub"] = masked
     return environment
 
 

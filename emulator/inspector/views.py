@@ -18,13 +18,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from emulator.callbacks.outbox import form_body
-from emulator.callbacks.urls import mask_url_password
+from emulator.callbacks.payloads import settlement_fields
 from emulator.gpc.client import ConnectorAttempt
 from emulator.inspector import diagram
 from emulator.inspector.snippets import CREATE, UPDATE, Snippets, SnippetStep, snippets
 from emulator.journal import JournalEntry
+from emulator.journal import masked as scrub
 from emulator.payments import machine
-from emulator.payments.cards import mask_digit_runs
 from emulator.payments.model import SessionRecord
 from emulator.store.callbacks import CallbackRecord
 from emulator.store.listings import Attempt
@@ -37,16 +37,10 @@ __all__ = [
     "SessionDetail",
     "SessionSummary",
     "request_view",
-    "scrub",
     "session_detail",
     "session_journal",
     "session_summary",
 ]
-
-
-def scrub(value: str) -> str:
-    """A value as a page may show it: card-like digit runs and URL passwords masked."""
-    return mask_url_password(mask_digit_runs(value))
 
 
 def parse_iso_ms(text: str) -> int:
@@ -313,14 +307,7 @@ def _settings_of(record: SessionRecord) -> tuple[tuple[str, str], ...]:
     ]
     settlement = session.settlement
     if settlement is not None:
-        rows += [
-            ("PaymentConfirmationCode", settlement.confirmation_code),
-            ("PaymentToken", settlement.token),
-            ("ProfileId", settlement.profile_id),
-            ("PaymentError", settlement.error),
-            ("PayErrorCode", str(settlement.pay_error_code or "")),
-            ("ConnectorError", settlement.connector_error),
-        ]
+        rows += settlement_fields(settlement)
     return tuple((name, scrub(value)) for name, value in rows if value)
 
 
