@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -139,21 +140,24 @@ def test_environment_variable_is_read(tmp_path: Path, busy_port: int) -> None:
 
 
 def test_defaults_sqlite_file_in_working_directory(tmp_path: Path) -> None:
-    """With no flags at all: serve on 127.0.0.1, payments-emulator.db in the working directory."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    """With no flags at all: serve on 127.0.0.1, payments-emulator.db in the working directory.
+    (The port is the one setting given, as a variable: 0, the port it binds is read from what it
+    prints, so no other process can take it in between.)"""
     process = subprocess.Popen(
         [sys.executable, "-m", "emulator"],
         cwd=tmp_path,
-        env={**os.environ, "EMULATOR_PORT": str(port)},
+        env={**os.environ, "EMULATOR_PORT": "0"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
+        assert process.stderr is not None
+        listening = re.search(r"listening on (http://127\.0\.0\.1:\d+)", process.stderr.readline())
+        assert listening is not None
         result = None
         for _ in range(200):
-            result = run_cli("healthcheck", "--url", f"http://127.0.0.1:{port}", "--timeout", "1")
+            result = run_cli("healthcheck", "--url", listening.group(1), "--timeout", "1")
             if result.returncode == 0:
                 break
         assert result is not None
@@ -161,6 +165,8 @@ def test_defaults_sqlite_file_in_working_directory(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+        if process.stderr is not None:
+            process.stderr.close()
     rows = (
         sqlite3.connect(tmp_path / "payments-emulator.db")
         .execute("SELECT sid FROM accounts")
@@ -173,11 +179,8 @@ def test_healthcheck(server: EmulatorServer) -> None:
     assert run_cli("healthcheck", "--url", server.base_url).returncode == 0
 
 
-def test_healthcheck_fails_when_nothing_listens(busy_port: int) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
-    result = run_cli("healthcheck", "--url", f"http://127.0.0.1:{closed_port}", "--timeout", "2")
+def test_healthcheck_fails_when_nothing_listens() -> None:
+    result = run_cli("healthcheck", "--url", "http://127.0.0.1:9", "--timeout", "2")  # closed
     assert result.returncode != 0
     assert "unreachable" in result.stderr
 

@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -149,13 +148,6 @@ def test_compose_example_wiring() -> None:
     assert app["environment"]["TWILIO_ACCOUNT_SID"] == "AC" + "a" * 32
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_replay_the_image_install_and_start(tmp_path: Path, stages: list[Stage]) -> None:
     """The builder's COPY and RUN, then the final stage's ENV, CMD and HEALTHCHECK, on this
     machine: /opt/venv and /data become temporary directories, ports become free ones. (Under
@@ -195,17 +187,33 @@ def test_replay_the_image_install_and_start(tmp_path: Path, stages: list[Stage])
         )
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
-    port, tls_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
     env |= {name: localize(value) for name, value in final.env().items()}
     env["PATH"] = env["PATH"].replace("$PATH", os.environ["PATH"])
-    env |= {"EMULATOR_PORT": str(port), "EMULATOR_TLS_PORT": str(tls_port)}
+    # Ports 0: the server binds free ones and prints them (no other process can take them in
+    # between); the health check then gets the port the image would have configured.
+    env |= {"EMULATOR_PORT": "0", "EMULATOR_TLS_PORT": "0"}
     assert env["PATH"].startswith(str(venv / "bin"))
     command = localize(final.all("CMD")[0])
     server = subprocess.Popen(
-        yaml.safe_load(command), cwd=data, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        yaml.safe_load(command),
+        cwd=data,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
+        assert server.stdout is not None
+        ports: dict[str, str] = {}
+        while len(ports) < 2:
+            line = server.stdout.readline()
+            assert line, "the server exited before printing its addresses"
+            found = re.search(r"(listening on|HTTPS on) https?://\S+:(\d+)", line)
+            if found:
+                ports[found.group(1)] = found.group(2)
+        port, tls_port = ports["listening on"], ports["HTTPS on"]
+        env["EMULATOR_PORT"] = port
         health = yaml.safe_load(final.all("HEALTHCHECK")[0].split("CMD", 1)[1])
         deadline = time.monotonic() + 30
         while True:
