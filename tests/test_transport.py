@@ -156,11 +156,12 @@ def test_a_dropped_keep_alive_connection_is_replaced() -> None:
 
 
 def test_refused_connection_is_connect_error() -> None:
-    with socket.socket() as sock:
+    with socket.socket() as sock:  # bound, never listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(httpx.ConnectError):
-        asyncio.run(CallbackTransport().handle_async_request(post(f"http://127.0.0.1:{port}/")))
+        request = post(f"http://127.0.0.1:{port}/")
+        with pytest.raises(httpx.ConnectError):
+            asyncio.run(CallbackTransport().handle_async_request(request))
 
 
 def test_slow_answer_is_read_timeout() -> None:
