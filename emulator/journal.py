@@ -81,6 +81,9 @@ class Journal:
         for listener in self._listeners:
             listener()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def clear(self, account_sid: str | None = None) -> None:
         if account_sid is None:
             self._entries.clear()

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emulator import __version__
+from emulator.changes import Changes
 from emulator.clock import format_iso_ms
 from emulator.control.deps import FaultsDep, JournalDep, PaymentsDep
+from emulator.faults import Faults
 from emulator.inspector import views
 from emulator.inspector.deps import ChangesDep, ListingsDep
 from emulator.journal import Journal, masked
@@ -120,37 +122,52 @@ class _Nav:
         return sum(self.sessions.values())
 
 
-def _render(
-    request: Request,
-    template: str,
-    listings: Listings,
-    journal: Journal,
-    faults: int,
-    version: int,
-    status: int = 200,
-    **context: Any,
-) -> HTMLResponse:
-    totals = listings.totals()
-    nav = _Nav(
-        accounts=totals.accounts,
-        calls=totals.calls,
-        sessions=totals.sessions,
-        callbacks=totals.callbacks,
-        requests=len(journal.query()),
-        faults=faults,
-    )
-    html = (
-        _environment()
-        .get_template(template)
-        .render(
-            request_path=request.url.path,
-            query=dict(request.query_params),
-            nav=nav,
-            changes_version=version,
-            **context,
+@dataclass(frozen=True, slots=True)
+class _Renderer:
+    """Renders a page with what every page shows: the navigation's counts and the version
+    of the state it shows (for live updates)."""
+
+    request: Request
+    listings: Listings
+    journal: Journal
+    faults: Faults
+    changes: Changes
+
+    def __call__(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        totals = self.listings.totals()
+        nav = _Nav(
+            accounts=totals.accounts,
+            calls=totals.calls,
+            sessions=totals.sessions,
+            callbacks=totals.callbacks,
+            requests=len(self.journal),
+            faults=len(self.faults.rules()),
         )
-    )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        html = (
+            _environment()
+            .get_template(template)
+            .render(
+                request_path=self.request.url.path,
+                query=dict(self.request.query_params),
+                nav=nav,
+                changes_version=self.changes.version,
+                **context,
+            )
+        )
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _renderer(
+    request: Request,
+    listings: ListingsDep,
+    journal: JournalDep,
+    faults: FaultsDep,
+    changes: ChangesDep,
+) -> _Renderer:
+    return _Renderer(request, listings, journal, faults, changes)
+
+
+RenderDep = Annotated[_Renderer, Depends(_renderer)]
 
 
 def _page_of(number: int, size: int = PAGE_SIZE) -> tuple[int, int]:
@@ -178,11 +195,8 @@ async def ui_root() -> RedirectResponse:
 
 @router.get(UI + "/")
 async def sessions_page(
-    request: Request,
+    render: RenderDep,
     listings: ListingsDep,
-    journal: JournalDep,
-    faults: FaultsDep,
-    changes: ChangesDep,
     page: PageNumber = 1,
     account_sid: str | None = None,
     call_sid: str | None = None,
@@ -194,13 +208,8 @@ async def sessions_page(
     found = listings.sessions(
         offset=offset, limit=limit, account_sid=account, call_sid=call, state=wanted
     )
-    return _render(
-        request,
+    return render(
         "sessions.html",
-        listings,
-        journal,
-        len(faults.rules()),
-        changes.version,
         page=_summaries(found),
         states_count=listings.session_states(account, call),
         filters={"account_sid": account, "call_sid": call, "state": wanted},
@@ -232,33 +241,23 @@ def _paged(found: Page[Any]) -> _Paged:
 
 @router.get(UI + "/accounts")
 async def accounts_page(
-    request: Request,
+    render: RenderDep,
     listings: ListingsDep,
-    journal: JournalDep,
-    faults: FaultsDep,
-    changes: ChangesDep,
     page: PageNumber = 1,
 ) -> HTMLResponse:
     offset, limit = _page_of(page)
-    return _render(
-        request,
+    return render(
         "accounts.html",
-        listings,
-        journal,
-        len(faults.rules()),
-        changes.version,
         page=_paged(listings.accounts(offset, limit)),
     )
 
 
 @router.get(UI + "/accounts/{account_sid}")
 async def account_page(
-    request: Request,
+    render: RenderDep,
     account_sid: str,
     listings: ListingsDep,
     journal: JournalDep,
-    faults: FaultsDep,
-    changes: ChangesDep,
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """An account, its calls (newest first) and under each call its newest sessions."""
@@ -280,13 +279,8 @@ async def account_page(
             "states_count": listings.session_states(account_sid),
             "requests": len(journal.query(account_sid=account_sid)),
         }
-    return _render(
-        request,
+    return render(
         "account.html",
-        listings,
-        journal,
-        len(faults.rules()),
-        changes.version,
         status=status,
         **context,
     )
@@ -295,12 +289,11 @@ async def account_page(
 @router.get(UI + "/sessions/{payment_sid}")
 async def session_page(
     request: Request,
+    render: RenderDep,
     payment_sid: str,
     listings: ListingsDep,
     payments: PaymentsDep,
     journal: JournalDep,
-    faults: FaultsDep,
-    changes: ChangesDep,
 ) -> HTMLResponse:
     """A session: where it is, the machine and its path, the timeline, copy as code."""
     record = payments.session(payment_sid)
@@ -326,13 +319,8 @@ async def session_page(
                 1 for e in on_call if e.payment_sid is None and not 200 <= e.status < 300
             ),
         }
-    return _render(
-        request,
+    return render(
         "session.html",
-        listings,
-        journal,
-        len(faults.rules()),
-        changes.version,
         status=status,
         **context,
     )
@@ -340,11 +328,8 @@ async def session_page(
 
 @router.get(UI + "/requests")
 async def requests_page(
-    request: Request,
-    listings: ListingsDep,
+    render: RenderDep,
     journal: JournalDep,
-    faults: FaultsDep,
-    changes: ChangesDep,
     page: PageNumber = 1,
     account_sid: str | None = None,
     call_sid: str | None = None,
@@ -374,13 +359,8 @@ async def requests_page(
         max(1, -(-len(entries) // limit)),
         offset,
     )
-    return _render(
-        request,
+    return render(
         "requests.html",
-        listings,
-        journal,
-        len(faults.rules()),
-        changes.version,
         page=paged,
         filters={
             "account_sid": _sid(account_sid),
@@ -398,21 +378,10 @@ def _number(value: str | None) -> int | None:
 
 
 @router.get(UI + "/faults")
-async def faults_page(
-    request: Request,
-    listings: ListingsDep,
-    journal: JournalDep,
-    faults: FaultsDep,
-    changes: ChangesDep,
-) -> HTMLResponse:
+async def faults_page(render: RenderDep, faults: FaultsDep) -> HTMLResponse:
     rules = [rule.view() for rule in faults.rules()]
-    return _render(
-        request,
+    return render(
         "faults.html",
-        listings,
-        journal,
-        len(rules),
-        changes.version,
         rules=rules,
     )
 
