@@ -21,31 +21,41 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import __version__
-from emulator.accounts import AccountService
-from emulator.callbacks.outbox import Outbox, OutboxSettings
-from emulator.changes import BumpAfterControlWrites, Changes
 from emulator.clock import Clock
 from emulator.control.guard import ControlGuard
+from emulator.control.middleware import BumpAfterControlWrites
 from emulator.control.routes import router as control_router
+from emulator.deps import STATE_NAMES
+from emulator.domain.scripts import CallerDefaults, CallerScripts
 from emulator.errors import TwilioError
-from emulator.faults import Faults
 from emulator.ids import IdGenerator
 from emulator.inspector.routes import router as inspector_router
-from emulator.journal import Journal
-from emulator.payments.caller import CallerDefaults, CallerScripts
-from emulator.payments.service import PaymentService, ServiceSettings
-from emulator.reset import Resetter
+from emulator.outgoing.client import Outgoing
+from emulator.outgoing.policy import HostPolicy
+from emulator.paths import TWILIO_PREFIX
+from emulator.services.accounts import AccountService, read_fixtures
+from emulator.services.auth import Authenticator
+from emulator.services.callback_log import CallbackLog
+from emulator.services.caller import Caller, CallerSettings
+from emulator.services.changes import Changes
+from emulator.services.deadlines import Deadlines
+from emulator.services.delivery import Delivery, DeliverySettings
+from emulator.services.faults import Faults
+from emulator.services.idempotency import IdempotentAnswers
+from emulator.services.journal import Journal
+from emulator.services.listings import Listings
+from emulator.services.payments import PaymentRequests
+from emulator.services.reset import Resetter
+from emulator.services.sessions import Sessions
+from emulator.services.settlement import SettlementService
+from emulator.services.vault import KeyedSoFar, Vault
 from emulator.settings import Settings
 from emulator.store.db import Database
-from emulator.store.fixtures import load_fixtures
-from emulator.store.listings import Listings
 from emulator.twilio_api.asgi import TwilioApi
-from emulator.twilio_api.idempotency import IdempotentAnswers
 from emulator.twilio_api.routes import payment_routes
 
 __all__ = ["Emulator", "EmulatorApp", "create_app"]
 
-TWILIO_PREFIX = "/2010-04-01"
 PURGE_INTERVAL_S = 60.0
 
 logger = logging.getLogger("emulator")
@@ -59,7 +69,7 @@ class Emulator:
         self.clock = Clock()
         self.ids = IdGenerator(settings.seed)
         self.faults = Faults(random.Random(settings.seed))
-        fixtures = load_fixtures(settings.fixture_paths())
+        fixtures = read_fixtures(settings.fixture_paths())
         self.db = Database(settings.database)
         self.journal = Journal(settings.journal_size)
         # Live views (the inspector) hear of every commit and every request recorded.
@@ -67,19 +77,27 @@ class Emulator:
         self.db.add_commit_listener(self.changes.bump)
         self.journal.add_listener(self.changes.bump)
         self.listings = Listings(self.db)
+        self.auth = Authenticator(self.db)
         self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
         self.accounts.load_fixtures()
-        self.outbox = Outbox(
+        # The one way out: every request the emulator sends.
+        self.outgoing = Outgoing(
+            HostPolicy.of(
+                settings.callback_hosts, settings.tls_names if settings.tls_enabled else ()
+            ),
+            max_answer_bytes=settings.callback_max_response_bytes,
+            host_concurrency=settings.callback_host_concurrency,
+        )
+        self.callback_log = CallbackLog(self.db, self.clock)
+        self.delivery = Delivery(
             self.db,
-            self.clock,
-            OutboxSettings(
+            self.callback_log,
+            self.outgoing,
+            DeliverySettings(
                 timeout_s=settings.callback_timeout_s,
                 retries=settings.callback_retries,
                 backoff_ms=settings.callback_retry_backoff_ms,
                 base_url=settings.callback_base_url,
-                hosts=tuple(settings.callback_hosts),
-                host_concurrency=settings.callback_host_concurrency,
-                max_response_bytes=settings.callback_max_response_bytes,
                 shutdown_grace_s=settings.shutdown_grace_s,
             ),
         )
@@ -95,25 +113,40 @@ class Emulator:
             defaults,
             {c.sid: {str(k): v for k, v in c.script.items()} for c in fixtures.calls if c.script},
         )
-        self.payments = PaymentService(
+        vault, keyed = Vault(), KeyedSoFar()
+        self.sessions = Sessions(
+            self.db, self.ids, self.delivery, self.callback_log, Deadlines(self.clock)
+        )
+        self.caller = Caller(
             self.db,
             self.clock,
             self.ids,
-            self.outbox,
+            self.sessions,
             self.scripts,
-            ServiceSettings(
-                strict_calls=settings.strict_calls,
-                caller=settings.caller,
-                caller_delay_s=settings.caller_delay_ms / 1000,
-            ),
+            vault,
+            keyed,
+            CallerSettings(mode=settings.caller, delay_s=settings.caller_delay_ms / 1000),
+        )
+        self.settlement = SettlementService(
+            self.db, self.clock, self.ids, self.sessions, vault, self.outgoing
+        )
+        self.payments = PaymentRequests(
+            self.db,
+            self.ids,
+            self.sessions,
+            self.caller,
+            self.settlement,
+            vault,
+            keyed,
+            strict_calls=settings.strict_calls,
         )
         self.answers = IdempotentAnswers(
             self.db, self.clock, ttl_ms=int(settings.idempotency_ttl_hours * 3600 * 1000)
         )
         self.resetter = Resetter(
             self.accounts,
-            self.payments,
-            self.outbox,
+            self.caller,
+            self.delivery,
             self.journal,
             self.scripts,
             self.faults,
@@ -126,8 +159,9 @@ class Emulator:
     async def start(self) -> None:
         """Start background work (called once the event loop runs)."""
         self.db.start_checkpointer()
-        await self.outbox.start()
-        await self.payments.resume()
+        await self.delivery.start()
+        self.caller.resume()
+        await self.settlement.resume()
         self._tasks = [asyncio.create_task(self._purge_expired_keys(), name="purge-keys")]
         # What start-up built (FastAPI's and pydantic's object graphs) lives as long
         # as the process: keep it out of the collector's full passes, which would otherwise
@@ -142,7 +176,7 @@ class Emulator:
         deliveries in flight get ``shutdown_grace_s`` from now to finish and be recorded,
         which ``stop`` waits for. Safe to call more than once."""
         self.changes.close()  # open event streams end: the shutdown does not wait for them
-        self.outbox.begin_shutdown(self.settings.shutdown_grace_s)
+        self.delivery.begin_shutdown(self.settings.shutdown_grace_s)
 
     async def stop(self) -> None:
         """The lifespan's shutdown: background work stops, deliveries in flight finish
@@ -152,8 +186,10 @@ class Emulator:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.payments.stop()
-        await self.outbox.stop()
+        await self.caller.stop()
+        await self.settlement.stop()
+        await self.delivery.stop()
+        await self.outgoing.aclose()
         self.db.close()
 
     async def _purge_expired_keys(self) -> None:
@@ -214,18 +250,10 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
         version=__version__,
         lifespan=lifespan,
     )
-    for name, service in {
-        "accounts": emulator.accounts,
-        "payments": emulator.payments,
-        "outbox": emulator.outbox,
-        "journal": emulator.journal,
-        "faults": emulator.faults,
-        "clock": emulator.clock,
-        "resetter": emulator.resetter,
-        "changes": emulator.changes,
-        "listings": emulator.listings,
-    }.items():
-        setattr(control.state, name, service)  # read by emulator.control.deps
+    for name, kind in STATE_NAMES.items():
+        service = getattr(emulator, name)
+        assert isinstance(service, kind), name
+        setattr(control.state, name, service)  # read by emulator.deps
     control.include_router(control_router)
     control.include_router(inspector_router)  # /_emulator/ui/..., and / redirects there
     control.add_middleware(BumpAfterControlWrites, changes=emulator.changes)
@@ -233,7 +261,7 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
     control.add_exception_handler(TwilioError, _twilio_error_as_detail)
     twilio_api = TwilioApi(
         payment_routes(emulator.payments, emulator.answers),
-        db=emulator.db,
+        auth=emulator.auth,
         ids=emulator.ids,
         clock=emulator.clock,
         journal=emulator.journal,

@@ -24,14 +24,14 @@ from typing import Annotated, Final, Literal
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from emulator.payments.cards import (
+from emulator.domain.cards import (
     DEFAULT_BANK_ACCOUNT,
     DEFAULT_POSTAL_CODE,
     DEFAULT_ROUTING_NUMBER,
     DEFAULT_SECURITY_CODE,
     DEFAULT_TEST_CARD,
 )
-from emulator.payments.vocabulary import AUTO, CallerMode
+from emulator.domain.vocabulary import AUTO, CallerMode
 
 __all__ = [
     "DEFAULT_FIXTURES",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
-from emulator.callbacks.signing import Params, compute_signature, sign
+from emulator.domain.signing import Params, compute_signature, sign
 from tests.receiver import Received
 
 NODE_DIR = Path(__file__).resolve().parent / "node"

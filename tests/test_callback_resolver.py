@@ -10,13 +10,13 @@ import threading
 
 import pytest
 
-from emulator.callbacks.resolver import Address, ResolveError, Resolver, check_name
-from emulator.callbacks.urls import (
+from emulator.domain.urls import (
     basic_authorization,
     mask_url_password,
     scrub_password,
     url_password,
 )
+from emulator.outgoing.resolver import Address, ResolveError, Resolver, check_name
 
 
 class StubLookup:

@@ -1,4 +1,4 @@
-"""Unit and property tests for emulator.payments.caller (the simulated caller's scripts).
+"""Unit and property tests for emulator.domain.scripts (the simulated caller's scripts).
 
 * CallerDefaults: the value of every item, the default expiry date;
 * CallerScripts.value: script first, matchers repeat their base item, defaults behind, the
@@ -17,14 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.payments import cards
-from emulator.payments.caller import (
+from emulator.domain import cards
+from emulator.domain.scripts import (
     CallerDefaults,
     CallerScripts,
     InvalidScript,
     check_script,
 )
-from emulator.payments.vocabulary import (
+from emulator.domain.vocabulary import (
     BANK_ITEMS,
     CALLER_MODES,
     CAPTURE_ITEMS,

@@ -1,4 +1,4 @@
-"""Unit and property tests for emulator.payments.cards (pure card / bank-account rules)."""
+"""Unit and property tests for emulator.domain.cards (pure card / bank-account rules)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.payments import cards
-from emulator.payments.cards import (
+from emulator.domain import cards
+from emulator.domain.cards import (
     DECLINE_CARD,
     DEFAULT_BANK_ACCOUNT,
     DEFAULT_POSTAL_CODE,

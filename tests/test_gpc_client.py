@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from emulator import gpc
 from emulator.certs import write_certificates
-from emulator.gpc import ConnectorAttempt, GenericConnector, PaymentData
-from emulator.payments.machine import Result, Settlement
+from emulator.domain import gpc
+from emulator.domain.gpc import ConnectorAttempt, GenericConnector, PaymentData
+from emulator.domain.machine import Result, Settlement
+from emulator.outgoing.client import Outgoing
+from emulator.outgoing.policy import HostPolicy
+from emulator.services.gpc_client import endpoint_problem, run
 from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, reply
 
 TXN = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -76,7 +78,7 @@ def play(
 ) -> tuple[Settlement, list[ConnectorAttempt]]:
     attempts: list[ConnectorAttempt] = []
     settlement = asyncio.run(
-        gpc.run(
+        run(
             connector,
             data,
             now_ms=lambda: NOW_MS,
@@ -243,12 +245,15 @@ def test_credentials_in_the_url_are_not_used_or_recorded(endpoint: GpcEndpoint) 
     assert "hunter2" not in repr(attempts)
 
 
-def test_a_given_client_keeps_its_transport_not_its_auth_or_cookies(
+def test_requests_go_through_the_way_out_given_with_the_connectors_credentials(
     endpoint: GpcEndpoint,
 ) -> None:
     async def main() -> Settlement:
-        async with httpx.AsyncClient(auth=("x", "y"), cookies={"c": "1"}, timeout=0.001) as client:
-            return await gpc.run(connector(endpoint.url()), CARD, now_ms=lambda: 0, client=client)
+        outgoing = Outgoing()
+        try:
+            return await run(connector(endpoint.url()), CARD, now_ms=lambda: 0, outgoing=outgoing)
+        finally:
+            await outgoing.aclose()
 
     assert asyncio.run(main()).result is Result.SUCCESS
     [seen] = endpoint.requests
@@ -490,12 +495,12 @@ def test_an_unusable_url_is_one_failed_attempt(url: str, problem: str) -> None:
     [attempt] = attempts
     assert (attempt.status_code, attempt.error, attempt.response_excerpt) == (None, problem, "")
     assert "pw" not in attempt.url
-    assert gpc.endpoint_problem(url) == problem
+    assert endpoint_problem(url) == problem
 
 
 def test_endpoint_problem_accepts_http_and_https() -> None:
-    assert gpc.endpoint_problem("https://pay.example/gpc?x=1") is None
-    assert gpc.endpoint_problem("http://127.0.0.1:9/") is None
+    assert endpoint_problem("https://pay.example/gpc?x=1") is None
+    assert endpoint_problem("http://127.0.0.1:9/") is None
 
 
 # --- TEST mode --------------------------------------------------------------------------------
@@ -535,9 +540,7 @@ def test_on_attempt_may_be_async_and_runs_before_the_next_attempt(endpoint: GpcE
         assert attempt.attempt == len(endpoint.requests)
 
     clock = iter(range(1000, 2000, 10))
-    asyncio.run(
-        gpc.run(connector(endpoint.url()), CARD, now_ms=lambda: next(clock), on_attempt=record)
-    )
+    asyncio.run(run(connector(endpoint.url()), CARD, now_ms=lambda: next(clock), on_attempt=record))
     assert seen_then == [1, 2, 3]
 
 
@@ -546,7 +549,7 @@ def test_started_at_comes_from_the_clock(endpoint: GpcEndpoint) -> None:
     clock = iter([1000, 2000])
     attempts: list[ConnectorAttempt] = []
     asyncio.run(
-        gpc.run(
+        run(
             connector(endpoint.url()),
             CARD,
             now_ms=lambda: next(clock),
@@ -560,7 +563,7 @@ def test_cancellation_propagates(endpoint: GpcEndpoint) -> None:
     endpoint.push(Reply(hang=True))
 
     async def main() -> None:
-        task = asyncio.create_task(gpc.run(connector(endpoint.url()), CARD, now_ms=lambda: 0))
+        task = asyncio.create_task(run(connector(endpoint.url()), CARD, now_ms=lambda: 0))
         await asyncio.to_thread(endpoint.wait_for, 1)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -574,7 +577,7 @@ def test_an_exception_of_on_attempt_propagates(endpoint: GpcEndpoint) -> None:
         raise RuntimeError("recorder broke")
 
     with pytest.raises(RuntimeError, match="recorder broke"):
-        asyncio.run(gpc.run(connector(endpoint.url()), CARD, now_ms=lambda: 0, on_attempt=boom))
+        asyncio.run(run(connector(endpoint.url()), CARD, now_ms=lambda: 0, on_attempt=boom))
 
 
 # --- HTTPS ------------------------------------------------------------------------------------
@@ -591,11 +594,13 @@ def test_https_endpoint(certificates: tuple[Path, Path, Path]) -> None:
     with GpcEndpoint(tls=(cert, key)).running() as endpoint:
 
         async def main() -> Settlement:
-            context = ssl.create_default_context(cafile=str(ca))
-            async with httpx.AsyncClient(verify=context) as client:
-                return await gpc.run(
-                    connector(endpoint.url()), CARD, now_ms=lambda: 0, client=client
+            outgoing = Outgoing(ssl_context=ssl.create_default_context(cafile=str(ca)))
+            try:
+                return await run(
+                    connector(endpoint.url()), CARD, now_ms=lambda: 0, outgoing=outgoing
                 )
+            finally:
+                await outgoing.aclose()
 
         assert asyncio.run(main()) == Settlement(Result.SUCCESS, confirmation_code="ch_123")
         assert endpoint.requests[0].json["cardnumber"] == "4111111111111111"
@@ -620,3 +625,35 @@ def test_tls_to_a_plain_http_endpoint_is_no_answer(endpoint: GpcEndpoint) -> Non
     [attempt] = attempts
     assert attempt.error is not None
     assert attempt.error.startswith("TLS failed")
+
+
+def test_the_host_policy_of_the_one_way_out_applies_to_connector_requests(
+    endpoint: GpcEndpoint,
+) -> None:
+    """callback_hosts holds for connector requests as for StatusCallbacks: a refused host is
+    one final attempt (no retries), and nothing reaches it."""
+
+    async def main() -> tuple[Settlement, list[ConnectorAttempt]]:
+        attempts: list[ConnectorAttempt] = []
+        outgoing = Outgoing(HostPolicy.of(["payments.test"]))
+        try:
+            settlement = await run(
+                connector(endpoint.url()),
+                CARD,
+                now_ms=lambda: 0,
+                on_attempt=attempts.append,
+                outgoing=outgoing,
+            )
+        finally:
+            await outgoing.aclose()
+        return settlement, attempts
+
+    settlement, attempts = asyncio.run(main())
+    assert settlement.error == NO_ANSWER_CHARGE
+    [attempt] = attempts
+    assert attempt.status_code is None
+    assert attempt.error == (
+        "host '127.0.0.1' is not in callback_hosts (payments.test): not sent (no look-up,"
+        " no connection)"
+    )
+    assert endpoint.requests == []

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator import gpc
-from emulator.gpc import GenericConnector, PaymentData
-from emulator.payments.machine import Result, Settlement
+from emulator.domain import gpc
+from emulator.domain.gpc import GenericConnector, PaymentData
+from emulator.domain.machine import Result, Settlement
 
 quick = settings(database=None, deadline=None)
 

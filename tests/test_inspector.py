@@ -20,10 +20,10 @@ import httpx
 import markupsafe
 import pytest
 
-from emulator.changes import Changes
+from emulator.domain.machine import TRANSITIONS, EventKind, State
 from emulator.inspector import diagram
 from emulator.inspector.snippets import SnippetStep, snippets
-from emulator.payments.machine import TRANSITIONS, EventKind, State
+from emulator.services.changes import Changes
 from emulator.testing import Account, EmulatorServer
 from tests.api import PaymentsApi
 from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint
@@ -632,7 +632,7 @@ def test_the_wheel_ships_the_templates_and_static_files(tmp_path: Path) -> None:
     for folder in ("templates", "static"):
         for path in (package / folder).iterdir():
             assert f"emulator/inspector/{folder}/{path.name}" in names
-    assert {"emulator/changes.py", "emulator/store/listings.py"} <= names
+    assert {"emulator/services/changes.py", "emulator/services/listings.py"} <= names
     for name in names:
         if name.startswith("emulator/inspector/") and name.endswith((".html", ".js", ".css")):
             text = zipfile.ZipFile(wheel).read(name).decode()

@@ -1,4 +1,4 @@
-"""Unit and property tests for emulator.payments.machine (the pure Pay session state machine).
+"""Unit and property tests for emulator.domain.machine (the pure Pay session state machine).
 
 * every state against every event (one test id per pair);
 * the Required set and the capture guards of each session configuration;
@@ -21,14 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.errors import (
-    InvalidParameterValue,
-    InvalidPayOperation,
-    RequiredInformationIncomplete,
-    TwilioError,
-)
-from emulator.payments import cards
-from emulator.payments.machine import (
+from emulator.domain import cards
+from emulator.domain.machine import (
     TRANSITIONS,
     Captured,
     ErrorType,
@@ -51,7 +45,13 @@ from emulator.payments.machine import (
     settle,
     start,
 )
-from emulator.payments.vocabulary import BANK_ITEMS, CAPTURE_ITEMS, CARD_ITEMS, MATCHER_SUFFIX
+from emulator.domain.vocabulary import BANK_ITEMS, CAPTURE_ITEMS, CARD_ITEMS, MATCHER_SUFFIX
+from emulator.errors import (
+    InvalidParameterValue,
+    InvalidPayOperation,
+    RequiredInformationIncomplete,
+    TwilioError,
+)
 
 TODAY = date(2026, 6, 15)
 ACH = "ach-debit"

@@ -1,4 +1,4 @@
-"""Unit and property tests for emulator.payments.money (ISO 4217 table, ChargeAmount parsing)."""
+"""Unit and property tests for emulator.domain.money (ISO 4217 table, ChargeAmount parsing)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.payments.money import (
+from emulator.domain.money import (
     CURRENCY_DECIMALS,
     MAX_CHARGE,
     AmountError,

@@ -21,14 +21,17 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from emulator.app import Emulator
-from emulator.callbacks.outbox import Outbox, OutboxSettings
-from emulator.callbacks.resolver import Resolver
-from emulator.callbacks.signing import compute_signature
 from emulator.clock import Clock
+from emulator.domain.records import CallbackRecord
+from emulator.domain.signing import compute_signature
+from emulator.outgoing.client import Outgoing
+from emulator.outgoing.policy import HostPolicy
+from emulator.outgoing.resolver import Resolver
+from emulator.services.callback_log import CallbackLog
+from emulator.services.delivery import Delivery, DeliverySettings
 from emulator.settings import Settings
 from emulator.store import accounts
 from emulator.store import callbacks as rows
-from emulator.store.callbacks import CallbackRecord
 from emulator.store.db import Database
 
 ACCOUNT = "AC" + "b" * 32
@@ -138,10 +141,44 @@ def sid(n: int) -> str:
     return "PK" + f"{n:032x}"
 
 
-def make_outbox(db: Database, lookup: StubLookup | None = None, **settings: Any) -> Outbox:
+class Outbox:
+    """Delivery, its log and the one way out, assembled as the emulator assembles them."""
+
+    def __init__(self, db: Database, delivery: Delivery, log: CallbackLog, out: Outgoing):
+        self.delivery, self.log, self.outgoing = delivery, log, out
+
+    async def start(self) -> None:
+        await self.delivery.start()
+
+    def begin_shutdown(self, grace_s: float | None = None) -> None:
+        self.delivery.begin_shutdown(grace_s)
+
+    async def stop(self) -> None:
+        await self.delivery.stop()
+        await self.outgoing.aclose()
+
+    def find(self, filters: dict[str, Any]) -> list[CallbackRecord]:
+        return self.log.find(filters)
+
+    async def wait_for(
+        self, filters: dict[str, Any], count: int, timeout_s: float
+    ) -> list[CallbackRecord]:
+        return await self.log.wait_for(filters, count, timeout_s)
+
+
+def make_outbox(
+    db: Database,
+    lookup: StubLookup | None = None,
+    *,
+    hosts: tuple[str, ...] = (),
+    host_concurrency: int = 32,
+    **settings: Any,
+) -> Outbox:
     options: dict[str, Any] = {"timeout_s": 30.0, **settings}
     resolver = Resolver(lookup or StubLookup())
-    return Outbox(db, Clock(), OutboxSettings(**options), resolver=resolver)
+    out = Outgoing(HostPolicy.of(hosts), resolver=resolver, host_concurrency=host_concurrency)
+    log = CallbackLog(db, Clock())
+    return Outbox(db, Delivery(db, log, out, DeliverySettings(**options)), log, out)
 
 
 async def settled(outbox: Outbox, payment_sid: str, count: int) -> list[CallbackRecord]:
@@ -169,7 +206,7 @@ def test_any_delivery_error_is_a_failed_attempt_and_the_queue_moves_on(
             raise RuntimeError("signing exploded")
         return real(token, url, params)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("emulator.callbacks.outbox.compute_signature", exploding)
+    monkeypatch.setattr("emulator.services.delivery.compute_signature", exploding)
 
     async def main() -> tuple[list[CallbackRecord], list[Request]]:
         async with receiving(LoopReceiver()) as receiver:
@@ -406,7 +443,7 @@ def test_emulator_begin_shutdown_answers_long_polls_at_once() -> None:
         gc.unfreeze()  # start() freezes what it built: undo it in this test process
         try:
             long_poll = asyncio.ensure_future(
-                emulator.outbox.wait_for({"payment_sid": sid(1)}, 1, 60)
+                emulator.callback_log.wait_for({"payment_sid": sid(1)}, 1, 60)
             )
             await asyncio.sleep(0)
             emulator.begin_shutdown()

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from emulator.domain.records import CreatePayment, UpdatePayment
 from emulator.errors import (
     AchNeedsAvsName,
     BankFieldsWithCreditCard,
@@ -27,7 +28,6 @@ from emulator.errors import (
     MissingParameter,
     TwilioError,
 )
-from emulator.payments.model import CreatePayment, UpdatePayment
 from emulator.twilio_api.params import (
     MAX_MIN_POSTAL_CODE_LENGTH,
     MAX_TIMEOUT,

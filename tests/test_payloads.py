@@ -1,4 +1,4 @@
-"""Unit and property tests for emulator.callbacks.payloads (the StatusCallback form fields).
+"""Unit and property tests for emulator.domain.payloads (the StatusCallback form fields).
 
 A :class:`SessionRecord` is driven through the pure state machine and ``payloads.build`` is
 called after every event, as the service does; the fields are checked against what Twilio's
@@ -18,10 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.callbacks import payloads
 from emulator.clock import format_iso_ms
-from emulator.payments import cards, connectors
-from emulator.payments.machine import (
+from emulator.domain import cards, connectors, payloads
+from emulator.domain.machine import (
     Event,
     EventKind,
     KeyedDigits,
@@ -34,7 +33,7 @@ from emulator.payments.machine import (
     key_in,
     start,
 )
-from emulator.payments.model import CreatePayment, SessionRecord
+from emulator.domain.records import CreatePayment, SessionRecord
 
 Params = list[tuple[str, str]]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from emulator import cli
-from emulator.payments import cards
-from emulator.payments.vocabulary import CallerMode
+from emulator.domain import cards
+from emulator.domain.vocabulary import CallerMode
 from emulator.settings import Settings, default_fixture_path
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -1,4 +1,4 @@
-"""Tests for emulator.callbacks.signing: Twilio's published signature test vectors (verified
+"""Tests for emulator.domain.signing: Twilio's published signature test vectors (verified
 identical in twilio-python 9.13.0 and twilio-node 6.2.0) and a twilio-python cross-check; and of
 the validators' side kept in tests/signatures.py."""
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from emulator.callbacks.signing import compute_signature, signature_base
+from emulator.domain.signing import compute_signature, signature_base
 from tests.signatures import (
     body_sha256,
     compute_signature_sha256,

@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from emulator.callbacks.resolver import Resolver
-from emulator.callbacks.transport import TRUNCATED, CallbackTransport
+from emulator.outgoing.resolver import Resolver
+from emulator.outgoing.transport import TRUNCATED, LeanTransport
 from tests.receiver import Receiver
 
 TIMEOUTS = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), 2.0)}
@@ -60,7 +60,7 @@ def test_posts_and_keeps_the_connection_alive() -> None:
     with Receiver(status=202).running() as receiver:
 
         async def main() -> list[int]:
-            transport = CallbackTransport()
+            transport = LeanTransport()
             statuses = []
             for n in range(5):
                 response = await transport.handle_async_request(
@@ -102,7 +102,7 @@ def test_response_framing_and_reuse(response: bytes, body: bytes, reused: bool) 
 
     async def main() -> tuple[list[bytes], int]:
         server, base, connections = await serve(script)
-        transport = CallbackTransport()
+        transport = LeanTransport()
         bodies = []
         for _ in range(3):
             answer = await transport.handle_async_request(post(base + "/x"))
@@ -124,7 +124,7 @@ def test_body_that_ends_with_the_connection() -> None:
 
     async def main() -> bytes:
         server, base, _ = await serve(script)
-        transport = CallbackTransport()
+        transport = LeanTransport()
         answer = await transport.handle_async_request(post(base))
         await transport.aclose()
         server.close()
@@ -143,7 +143,7 @@ def test_a_dropped_keep_alive_connection_is_replaced() -> None:
 
     async def main() -> tuple[list[int], int]:
         server, base, connections = await serve(script)
-        transport = CallbackTransport()
+        transport = LeanTransport()
         statuses = []
         for _ in range(3):
             statuses.append((await transport.handle_async_request(post(base))).status_code)
@@ -161,7 +161,7 @@ def test_refused_connection_is_connect_error() -> None:
         port = sock.getsockname()[1]
         request = post(f"http://127.0.0.1:{port}/")
         with pytest.raises(httpx.ConnectError):
-            asyncio.run(CallbackTransport().handle_async_request(request))
+            asyncio.run(LeanTransport().handle_async_request(request))
 
 
 def test_slow_answer_is_read_timeout() -> None:
@@ -174,7 +174,7 @@ def test_slow_answer_is_read_timeout() -> None:
         request = post(base)
         request.extensions = {"timeout": {"connect": 1, "read": 0.2, "write": 1, "pool": 1}}
         try:
-            await CallbackTransport().handle_async_request(request)
+            await LeanTransport().handle_async_request(request)
         finally:
             server.close()
 
@@ -192,7 +192,7 @@ def test_garbage_or_silence_is_a_protocol_error(reply: bytes) -> None:
     async def main() -> None:
         server, base, _ = await serve(script)
         try:
-            await CallbackTransport().handle_async_request(post(base))
+            await LeanTransport().handle_async_request(post(base))
         finally:
             server.close()
 
@@ -221,7 +221,7 @@ def test_a_huge_answer_is_read_up_to_the_cap_and_the_connection_closed() -> None
 
     async def main() -> tuple[list[tuple[int, int, bool]], int]:
         server, base, connections = await serve(script)
-        transport = CallbackTransport(max_response_bytes=1000)
+        transport = LeanTransport(max_response_bytes=1000)
         answers = []
         for _ in range(2):
             answer = await transport.handle_async_request(post(base))
@@ -248,7 +248,7 @@ def test_an_endless_chunked_answer_is_cut_at_the_cap() -> None:
 
     async def main() -> tuple[int, int, bool]:
         server, base, _ = await serve(script)
-        transport = CallbackTransport()  # the default cap: 64 KiB
+        transport = LeanTransport()  # the default cap: 64 KiB
         answer = await transport.handle_async_request(post(base))
         content = await answer.aread()
         await transport.aclose()
@@ -270,7 +270,7 @@ def test_a_small_answer_is_kept_up_to_the_cap_and_the_connection_reused(
 
     async def main() -> tuple[list[tuple[bytes, bool]], int]:
         server, base, connections = await serve(script)
-        transport = CallbackTransport(max_response_bytes=cap)
+        transport = LeanTransport(max_response_bytes=cap)
         answers = []
         for _ in range(2):
             answer = await transport.handle_async_request(post(base))
@@ -294,7 +294,7 @@ def test_endless_headers_are_a_protocol_error() -> None:
 
     async def main() -> None:
         server, base, _ = await serve(script)
-        transport = CallbackTransport(max_head_bytes=16384)
+        transport = LeanTransport(max_head_bytes=16384)
         try:
             await transport.handle_async_request(post(base))
         finally:
@@ -326,7 +326,7 @@ def test_names_go_through_the_resolver_and_its_cache() -> None:
     async def main() -> tuple[list[int], list[str]]:
         server, base, connections = await serve(script)
         port = base.rsplit(":", 1)[1]
-        transport = CallbackTransport(resolver=Resolver(lookup))
+        transport = LeanTransport(resolver=Resolver(lookup))
         statuses = []
         for _ in range(3):  # three connections (the receiver closes each): one look-up
             answer = await transport.handle_async_request(post(f"http://receiver.test:{port}/x"))

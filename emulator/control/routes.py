@@ -19,30 +19,35 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emulator import __version__
-from emulator.accounts import NotAMainAccount, UnknownAccount
 from emulator.clock import Clock, format_iso_ms
-from emulator.control.deps import (
+from emulator.control.views import callback_view, connector_view, session_view
+from emulator.deps import (
     AccountsDep,
+    CallbackLogDep,
+    CallerDep,
+    ChangesDep,
     ClockDep,
+    DeliveryDep,
     FaultsDep,
     JournalDep,
-    OutboxDep,
-    PaymentsDep,
     ResetterDep,
+    SessionsDep,
+    SettlementDep,
 )
-from emulator.control.views import callback_view, connector_view, session_view
-from emulator.faults import Action
-from emulator.inspector.deps import ChangesDep
-from emulator.payments.caller import InvalidScript
-from emulator.payments.machine import NothingToCapture
-from emulator.payments.model import ForcedOutcome
-from emulator.payments.service import PaymentService, SessionOver, UnknownResource
-from emulator.payments.vocabulary import CallerMode
-from emulator.store.fixtures import ConnectorFixture
+from emulator.domain.fixtures import ConnectorFixture
+from emulator.domain.machine import NothingToCapture
+from emulator.domain.records import ForcedOutcome
+from emulator.domain.scripts import InvalidScript
+from emulator.domain.vocabulary import CallerMode
+from emulator.paths import CONTROL_PREFIX
+from emulator.services.accounts import NotAMainAccount, UnknownAccount
+from emulator.services.faults import Action
+from emulator.services.sessions import Sessions, UnknownResource
+from emulator.services.settlement import SessionOver, SettlementService
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_emulator", tags=["control"])
+router = APIRouter(prefix=CONTROL_PREFIX, tags=["control"])
 
 ACCOUNT_SID = r"^AC[0-9a-fA-F]{32}$"
 
@@ -149,10 +154,10 @@ class KeyInRequest(BaseModel):
 
 
 @router.post("/calls", status_code=201)
-async def create_call(payments: PaymentsDep, request: NewCallRequest) -> NewCallResponse:
+async def create_call(caller: CallerDep, request: NewCallRequest) -> NewCallResponse:
     """A new in-progress call with a simulated caller (``auto`` or ``manual``) and its script."""
     try:
-        call = await payments.create_call(
+        call = await caller.create_call(
             request.account_sid, request.caller, request.script, request.url
         )
     except UnknownResource as exc:
@@ -169,10 +174,10 @@ async def create_call(payments: PaymentsDep, request: NewCallRequest) -> NewCall
 
 
 @router.post("/calls/{call_sid}/hangup")
-async def hang_up(payments: PaymentsDep, call_sid: str) -> dict[str, str]:
+async def hang_up(caller: CallerDep, call_sid: str) -> dict[str, str]:
     """End the call; a session still active on it ends with ``caller-hung-up``."""
     try:
-        call = await payments.hang_up(call_sid)
+        call = await caller.hang_up(call_sid)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     return {"call_sid": call.sid, "status": call.status}
@@ -186,40 +191,50 @@ class CallerModeRequest(BaseModel):
 
 @router.post("/calls/{call_sid}/caller")
 async def set_caller(
-    payments: PaymentsDep, call_sid: str, request: CallerModeRequest
+    caller: CallerDep, call_sid: str, request: CallerModeRequest
 ) -> dict[str, str | None]:
     """Switch the call's simulated caller (and its active session's) to auto or manual."""
     try:
-        call = await payments.set_caller(call_sid, request.mode)
+        call = await caller.set_caller(call_sid, request.mode)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     return {"call_sid": call.sid, "caller": call.caller}
 
 
 @router.post("/payments/{payment_sid}/input")
-async def key_in(payments: PaymentsDep, payment_sid: str, request: KeyInRequest) -> dict[str, Any]:
+async def key_in(
+    caller: CallerDep,
+    sessions: SessionsDep,
+    settlement: SettlementDep,
+    payment_sid: str,
+    request: KeyInRequest,
+) -> dict[str, Any]:
     """The caller keys digits into the item being captured (``*`` ends the session)."""
     try:
-        await payments.key_in(payment_sid, request.digits, request.partial)
+        await caller.key_in(payment_sid, request.digits, request.partial)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     except NothingToCapture:
         raise HTTPException(409, f"nothing is being captured on {payment_sid}") from None
-    return _session_view(payments, payment_sid)
+    return _session_view(sessions, settlement, payment_sid)
 
 
 @router.get("/payments/{payment_sid}")
-async def payment(payments: PaymentsDep, payment_sid: str) -> dict[str, Any]:
+async def payment(
+    sessions: SessionsDep, settlement: SettlementDep, payment_sid: str
+) -> dict[str, Any]:
     """Where a session has got to: state, item being captured, what is missing, history."""
-    return _session_view(payments, payment_sid)
+    return _session_view(sessions, settlement, payment_sid)
 
 
-def _session_view(payments: PaymentService, payment_sid: str) -> dict[str, Any]:
-    record = payments.session(payment_sid)
+def _session_view(
+    sessions: Sessions, settlement: SettlementService, payment_sid: str
+) -> dict[str, Any]:
+    record = sessions.get(payment_sid)
     if record is None:
         raise HTTPException(404, f"payment session {payment_sid} does not exist")
     return session_view(
-        record, payments.history(payment_sid), payments.connector_requests(payment_sid)
+        record, sessions.history(payment_sid), settlement.connector_requests(payment_sid)
     )
 
 
@@ -239,7 +254,7 @@ class OutcomeRequest(BaseModel):
 
 @router.post("/payments/{payment_sid}/outcome")
 async def force_outcome(
-    payments: PaymentsDep, payment_sid: str, request: OutcomeRequest
+    sessions: SessionsDep, settlement: SettlementDep, payment_sid: str, request: OutcomeRequest
 ) -> dict[str, Any]:
     """Decide what the session's next ``Status=complete`` produces, whatever the card."""
     if request.result not in OUTCOME_RESULTS:
@@ -251,23 +266,23 @@ async def force_outcome(
         connector_error=request.connector_error or "",
     )
     try:
-        await payments.force_outcome(payment_sid, outcome)
+        await settlement.force_outcome(payment_sid, outcome)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     except SessionOver as exc:
         raise HTTPException(409, str(exc)) from None
-    return _session_view(payments, payment_sid)
+    return _session_view(sessions, settlement, payment_sid)
 
 
 # --- Pay Connectors ----------------------------------------------------------------------
 
 
 @router.post("/connectors", status_code=201)
-async def put_connector(payments: PaymentsDep, request: ConnectorFixture) -> dict[str, Any]:
+async def put_connector(settlement: SettlementDep, request: ConnectorFixture) -> dict[str, Any]:
     """Install a Pay Connector on an account (a fixture entry's fields; a ``generic`` object
     makes it a Generic Pay Connector); one of the same name on the account is replaced."""
     try:
-        await payments.put_connector(request.account_sid, request.connector())
+        await settlement.put_connector(request.account_sid, request.connector())
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     return connector_view(request.account_sid, request.connector())
@@ -278,7 +293,7 @@ async def put_connector(payments: PaymentsDep, request: ConnectorFixture) -> dic
 
 @router.get("/callbacks")
 async def callbacks(
-    outbox: OutboxDep,
+    log: CallbackLogDep,
     payment_sid: str | None = None,
     call_sid: str | None = None,
     account_sid: str | None = None,
@@ -288,16 +303,16 @@ async def callbacks(
     """The StatusCallbacks, in order; ``wait_for=N`` waits until N of them were attempted."""
     filters = {"payment_sid": payment_sid, "call_sid": call_sid, "account_sid": account_sid}
     if wait_for:
-        found = await outbox.wait_for(filters, wait_for, timeout_s)
+        found = await log.wait_for(filters, wait_for, timeout_s)
     else:
-        found = outbox.find(filters)
+        found = log.find(filters)
     return {"callbacks": [callback_view(callback) for callback in found]}
 
 
 @router.post("/callbacks/{callback_id}/redeliver")
-async def redeliver(outbox: OutboxDep, callback_id: int) -> dict[str, Any]:
+async def redeliver(delivery: DeliveryDep, callback_id: int) -> dict[str, Any]:
     """Send a callback again (after what is pending for its session)."""
-    callback = await outbox.redeliver(callback_id)
+    callback = await delivery.redeliver(callback_id)
     if callback is None:
         raise HTTPException(404, f"callback {callback_id} does not exist")
     return callback_view(callback)

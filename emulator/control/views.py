@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from emulator.callbacks.urls import mask_url_password
 from emulator.clock import format_iso_ms
-from emulator.gpc import ConnectorAttempt
-from emulator.payments import machine
-from emulator.payments.connectors import Connector
-from emulator.payments.model import SessionRecord
-from emulator.store.callbacks import CallbackRecord
+from emulator.domain import machine
+from emulator.domain.connectors import Connector
+from emulator.domain.gpc import ConnectorAttempt
+from emulator.domain.records import CallbackRecord, SessionRecord
+from emulator.domain.urls import mask_url_password
 
 __all__ = ["callback_view", "connector_request_view", "connector_view", "session_view"]
 

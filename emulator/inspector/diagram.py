@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from emulator.payments.machine import TRANSITIONS, EventKind, State
+from emulator.domain.machine import TRANSITIONS, EventKind, State
 
 __all__ = ["START", "Diagram", "DiagramEdge", "DiagramNode", "Step", "layout", "walk"]
 

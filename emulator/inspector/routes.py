@@ -23,22 +23,30 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emulator import __version__
-from emulator.changes import Changes
 from emulator.clock import format_iso_ms
-from emulator.control.deps import FaultsDep, JournalDep, PaymentsDep
-from emulator.faults import Faults
+from emulator.deps import (
+    ChangesDep,
+    FaultsDep,
+    JournalDep,
+    ListingsDep,
+    SessionsDep,
+    SettlementDep,
+)
+from emulator.domain.machine import State
+from emulator.domain.summaries import Page
 from emulator.inspector import views
-from emulator.inspector.deps import ChangesDep, ListingsDep
-from emulator.journal import Journal, masked
-from emulator.payments.machine import State
-from emulator.store.listings import Listings, Page
+from emulator.paths import INSPECTOR_PREFIX
+from emulator.services.changes import Changes
+from emulator.services.faults import Faults
+from emulator.services.journal import Journal, masked
+from emulator.services.listings import Listings
 
 if TYPE_CHECKING:
     import jinja2
 
 __all__ = ["UI", "router"]
 
-UI = "/_emulator/ui"
+UI = INSPECTOR_PREFIX
 PAGE_SIZE = 50
 CALLS_PER_PAGE = 20
 SESSIONS_PER_CALL = 5
@@ -292,17 +300,18 @@ async def session_page(
     render: RenderDep,
     payment_sid: str,
     listings: ListingsDep,
-    payments: PaymentsDep,
+    sessions: SessionsDep,
+    settlement: SettlementDep,
     journal: JournalDep,
 ) -> HTMLResponse:
     """A session: where it is, the machine and its path, the timeline, copy as code."""
-    record = payments.session(payment_sid)
+    record = sessions.get(payment_sid)
     context: dict[str, Any] = {"payment_sid": payment_sid, "detail": None}
     status = 200
     if record is None:
         status = 404
     else:
-        callbacks = payments.history(payment_sid)
+        callbacks = sessions.history(payment_sid)
         on_call = journal.query(account_sid=record.account_sid, call_sid=record.call_sid)
         requests = views.session_journal(on_call, record)
         context |= {
@@ -311,7 +320,7 @@ async def session_page(
                 callbacks,
                 listings.attempts([c.id for c in callbacks]),
                 requests,
-                payments.connector_requests(payment_sid),
+                settlement.connector_requests(payment_sid),
                 str(request.base_url).rstrip("/"),
             ),
             "call": listings.call(record.call_sid),

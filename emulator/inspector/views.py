@@ -17,17 +17,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from emulator.callbacks.outbox import form_body
-from emulator.callbacks.payloads import settlement_fields
-from emulator.gpc.client import ConnectorAttempt
+from emulator.domain import machine
+from emulator.domain.forms import form_body
+from emulator.domain.gpc import ConnectorAttempt
+from emulator.domain.payloads import settlement_fields
+from emulator.domain.records import CallbackRecord, SessionRecord
+from emulator.domain.summaries import Attempt
 from emulator.inspector import diagram
 from emulator.inspector.snippets import CREATE, UPDATE, Snippets, SnippetStep, snippets
-from emulator.journal import JournalEntry
-from emulator.journal import masked as scrub
-from emulator.payments import machine
-from emulator.payments.model import SessionRecord
-from emulator.store.callbacks import CallbackRecord
-from emulator.store.listings import Attempt
+from emulator.services.journal import JournalEntry
+from emulator.services.journal import masked as scrub
 
 __all__ = [
     "ConnectorItem",

@@ -10,58 +10,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from emulator.callbacks.urls import MASK, mask_url_password
+from emulator.domain.records import CallbackRecord, Params, PendingCallback
+from emulator.domain.urls import MASK, mask_url_password
 
 __all__ = [
-    "CallbackRecord",
-    "PendingCallback",
     "find",
     "insert",
     "pending",
     "record_attempt",
     "reopen",
 ]
-
-Params = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PendingCallback:
-    """What the delivery worker needs of a callback."""
-
-    id: int
-    payment_sid: str
-    account_sid: str
-    call_sid: str
-    url: str  # as the request gave it (a relative URL is resolved at delivery)
-    params: Params
-    idempotency_token: str
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackRecord:
-    """A callback as the control plane shows it, with its last attempt."""
-
-    id: int
-    payment_sid: str
-    account_sid: str
-    call_sid: str
-    event: str
-    url: str  # as the request gave it, the password masked
-    params: Params
-    idempotency_token: str
-    state: str  # pending, delivered or failed
-    attempts: int
-    status_code: int | None
-    error: str | None
-    created_at_ms: int
-    delivered_at_ms: int | None
-    last_url: str | None  # the URL the last attempt went to (resolved; the password masked)
-    last_headers: dict[str, str]  # the headers the last attempt sent (credentials masked)
-    last_response: str = ""  # the start of the last answer
 
 
 def _params(text: str) -> Params:

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
-__all__ = ["COMPLETED", "IN_PROGRESS", "CallRow", "end", "get", "insert", "set_caller"]
+from emulator.domain.records import CallRow
+
+__all__ = ["COMPLETED", "IN_PROGRESS", "end", "get", "insert", "set_caller"]
 
 IN_PROGRESS = "in-progress"
 COMPLETED = "completed"
-
-
-@dataclass(frozen=True, slots=True)
-class CallRow:
-    sid: str
-    account_sid: str
-    status: str
-    url: str | None
-    caller: str | None
 
 
 def get(conn: sqlite3.Connection, sid: str) -> CallRow | None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from emulator.gpc import ConnectorAttempt, GenericConnector
-from emulator.payments.connectors import DEFAULT_CONNECTOR, Connector
+from emulator.domain.connectors import DEFAULT_CONNECTOR, Connector
+from emulator.domain.gpc import ConnectorAttempt, GenericConnector
 
 __all__ = ["attempts_of", "get", "insert_attempt", "put"]
 

@@ -1,42 +1,19 @@
-"""Fixture files: the accounts, API keys and calls the emulator starts with.
+"""Fixture rows: writing what the fixture files declare (:mod:`emulator.domain.fixtures`).
 
-A fixture file is JSON, validated here with pydantic models; see the README's "Fixtures"
-section for the format. Loading is idempotent: a row whose SID is already stored is left
-as it is, so restarting never duplicates rows nor undoes what clients changed.
+Loading is idempotent: a row whose SID is already stored is left as it is, so restarting
+never duplicates rows nor undoes what clients changed.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Annotated, Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-
-from emulator.errors import ConfigError
-from emulator.gpc import GenericConnector, Mode
-from emulator.payments.connectors import Connector
-from emulator.payments.vocabulary import (
-    KEYPAD_PATTERN,
-    PAYMENT_METHODS,
-    TOKEN_TYPES,
-    CallerMode,
-    CaptureItem,
-    PaymentMethod,
-    TokenType,
-)
+from emulator.domain.fixtures import FixtureSet, parents_first
 from emulator.store import connectors as connector_store
 
-__all__ = [
-    "AccountFixture",
-    "ApiKeyFixture",
-    "CallFixture",
-    "ConnectorFixture",
-    "FixtureSet",
-    "insert_fixtures",
-    "load_fixtures",
-]
+__all__ = ["insert_fixtures"]
 
 
 class _HasSid(Protocol):
@@ -45,171 +22,6 @@ class _HasSid(Protocol):
 
 
 _F = TypeVar("_F", bound=_HasSid)
-
-AccountSid = Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")]
-ApiKeySid = Annotated[str, StringConstraints(pattern=r"^SK[0-9a-fA-F]{32}$")]
-CallSid = Annotated[str, StringConstraints(pattern=r"^CA[0-9a-fA-F]{32}$")]
-# Letters and digits only: twilio-go refuses any other character in credentials.
-Secret = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]+$", max_length=128)]
-CallStatus = Literal[
-    "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"
-]
-
-
-class _Fixture(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AccountFixture(_Fixture):
-    sid: AccountSid
-    auth_token: Secret
-    friendly_name: str = ""
-    parent_sid: AccountSid | None = None
-
-
-class ApiKeyFixture(_Fixture):
-    sid: ApiKeySid
-    secret: Secret
-    account_sid: AccountSid
-    friendly_name: str = ""
-
-
-Digits = Annotated[str, StringConstraints(pattern=KEYPAD_PATTERN)]
-
-
-class CallFixture(_Fixture):
-    sid: CallSid
-    account_sid: AccountSid
-    status: CallStatus = "in-progress"
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
-    caller: CallerMode | None = None
-    script: dict[CaptureItem, Digits] = Field(default_factory=dict)
-
-
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-
-
-class GenericFixture(_Fixture):
-    """A Generic Pay Connector: the merchant's endpoint Twilio POSTs the payment to."""
-
-    endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2048)]
-    username: Annotated[str, StringConstraints(max_length=256)] = ""
-    password: Annotated[str, StringConstraints(max_length=256)] = ""
-    mode: Mode = "test"
-    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
-    retries: Annotated[int, Field(ge=0, le=10)] = 5
-    legacy_paths: bool = False
-
-    def config(self) -> GenericConnector:
-        return GenericConnector(**self.model_dump())
-
-
-class ConnectorFixture(_Fixture):
-    account_sid: AccountSid
-    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    charge: bool = True
-    tokenize: bool = True
-    currencies: tuple[Currency, ...] | None = None
-    payment_methods: tuple[PaymentMethod, ...] = PAYMENT_METHODS
-    token_types: tuple[TokenType, ...] = TOKEN_TYPES
-    generic: GenericFixture | None = None
-
-    def connector(self) -> Connector:
-        return Connector(
-            name=self.name,
-            charge=self.charge,
-            tokenize=self.tokenize,
-            currencies=self.currencies,
-            payment_methods=self.payment_methods,
-            token_types=self.token_types,
-            generic=self.generic.config() if self.generic is not None else None,
-        )
-
-    @property
-    def key(self) -> str:
-        return f"connector:{self.account_sid}:{self.name}"
-
-
-class FixtureSet(_Fixture):
-    accounts: list[AccountFixture] = Field(default_factory=list)
-    api_keys: list[ApiKeyFixture] = Field(default_factory=list)
-    calls: list[CallFixture] = Field(default_factory=list)
-    connectors: list[ConnectorFixture] = Field(default_factory=list)
-
-
-def load_fixtures(paths: Iterable[Path]) -> FixtureSet:
-    """Read, validate and merge fixture files; a :class:`ConfigError` names what is wrong."""
-    merged: dict[str, list[_Fixture]] = {name: [] for name in FixtureSet.model_fields}
-    for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read fixture file {str(path)!r}: {exc.strerror or exc}"
-            ) from None
-        try:
-            fixture_set = FixtureSet.model_validate_json(text)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ConfigError(f"invalid fixture file {str(path)!r}: {problems}") from None
-        for name in merged:
-            merged[name].extend(getattr(fixture_set, name))
-    result = FixtureSet.model_validate(merged)
-    _check_references(result)
-    return result
-
-
-def _check_references(fixtures: FixtureSet) -> None:
-    seen: set[str] = set()
-    sids = [f.sid for f in fixtures.accounts] + [f.sid for f in fixtures.api_keys]
-    for sid in sids + [f.sid for f in fixtures.calls]:
-        key = sid.lower()
-        if key in seen:
-            raise ConfigError(f"invalid fixtures: {sid} is declared more than once")
-        seen.add(key)
-    accounts = {a.sid for a in fixtures.accounts}
-    for account in fixtures.accounts:
-        if account.parent_sid is not None and account.parent_sid not in accounts:
-            raise ConfigError(
-                f"invalid fixtures: account {account.sid} names parent {account.parent_sid}, "
-                "which is not declared"
-            )
-        if account.parent_sid == account.sid:
-            raise ConfigError(f"invalid fixtures: account {account.sid} is its own parent")
-    owners = [(k.sid, k.account_sid) for k in fixtures.api_keys]
-    owners += [(c.sid, c.account_sid) for c in fixtures.calls]
-    owners += [(f"connector {c.name}", c.account_sid) for c in fixtures.connectors]
-    connector_keys = [c.key for c in fixtures.connectors]
-    if len(set(connector_keys)) != len(connector_keys):
-        raise ConfigError("invalid fixtures: a connector is declared twice for one account")
-    for sid, account_sid in owners:
-        if account_sid not in accounts:
-            raise ConfigError(
-                f"invalid fixtures: {sid} belongs to account {account_sid}, which is not declared"
-            )
-
-
-def _parents_first(accounts: list[AccountFixture]) -> list[AccountFixture]:
-    by_sid = {a.sid: a for a in accounts}
-    ordered: list[AccountFixture] = []
-    placed: set[str] = set()
-
-    def place(account: AccountFixture, path: tuple[str, ...]) -> None:
-        if account.sid in placed:
-            return
-        if account.sid in path:
-            raise ConfigError(f"invalid fixtures: accounts {' -> '.join(path)} form a cycle")
-        if account.parent_sid is not None:
-            place(by_sid[account.parent_sid], (*path, account.sid))
-        placed.add(account.sid)
-        ordered.append(account)
-
-    for account in accounts:
-        place(account, ())
-    return ordered
 
 
 def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int) -> None:
@@ -223,7 +35,7 @@ def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int)
     def new(items: Iterable[_F]) -> list[_F]:
         return [item for item in items if item.sid not in loaded]
 
-    accounts = new(_parents_first(fixtures.accounts))
+    accounts = new(parents_first(fixtures.accounts))
     api_keys = new(fixtures.api_keys)
     calls = new(fixtures.calls)
     conn.executemany(

@@ -6,32 +6,11 @@ the number of processes: a second writer of the same key fails inside its transa
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
 
-__all__ = ["StoredAnswer", "fingerprint", "lookup", "purge", "remember"]
+from emulator.domain.records import StoredAnswer
 
-
-@dataclass(frozen=True, slots=True)
-class StoredAnswer:
-    fingerprint: str
-    status: int
-    body: bytes
-
-
-def fingerprint(endpoint: str, form: Iterable[tuple[str, str]]) -> str:
-    """A hash of the request's parameters, whatever their order."""
-    digest = hashlib.sha256(endpoint.encode())
-    for name, value in sorted(form):  # invalid UTF-8 arrives as lone surrogates: kept apart
-        digest.update(
-            b"\x00"
-            + name.encode("utf-8", "surrogateescape")
-            + b"\x01"
-            + value.encode("utf-8", "surrogateescape")
-        )
-    return digest.hexdigest()
+__all__ = ["lookup", "purge", "remember"]
 
 
 def lookup(

@@ -1,5 +1,5 @@
 """Read-only listings for the inspector: accounts, calls, sessions and delivery attempts,
-paged, with their counts. Nothing here writes.
+paged, with their counts (:mod:`emulator.domain.summaries`). Nothing here writes.
 
 Lists are newest first. Sessions are ordered by ``rowid`` (the order they were inserted in,
 which is the order they were created in), so a page of the newest sessions of an account
@@ -11,89 +11,23 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
 
-from emulator.callbacks.urls import MASK, mask_url_password
-from emulator.payments.model import SessionRecord
-from emulator.store import sessions
-from emulator.store.db import Database
+from emulator.domain.records import SessionRecord
+from emulator.domain.summaries import AccountSummary, Attempt, CallSummary, Page, Totals
+from emulator.domain.urls import MASK, mask_url_password
+from emulator.store import sessions as session_rows
 
 __all__ = [
-    "AccountSummary",
-    "Attempt",
-    "CallSummary",
-    "Listings",
-    "Page",
-    "Totals",
+    "account",
+    "accounts",
+    "attempts",
+    "call",
+    "calls",
+    "session_states",
+    "sessions",
+    "sessions_of_calls",
+    "totals",
 ]
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """``rows`` of a list of ``total`` rows, from row ``offset`` (0-based), ``limit`` a page."""
-
-    rows: list[T]
-    total: int
-    offset: int
-    limit: int
-
-    @property
-    def number(self) -> int:
-        """1-based."""
-        return self.offset // self.limit + 1 if self.limit else 1
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.limit)) if self.limit else 1
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    accounts: int
-    calls: int
-    sessions: dict[str, int]  # state -> count
-    callbacks: dict[str, int]  # delivery state -> count
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSummary:
-    sid: str
-    friendly_name: str
-    parent_sid: str | None
-    created_at_ms: int
-    calls: int
-    sessions: int
-    active_sessions: int
-
-
-@dataclass(frozen=True, slots=True)
-class CallSummary:
-    sid: str
-    account_sid: str
-    status: str
-    url: str | None
-    caller: str | None  # None: the server's default mode
-    created_at_ms: int
-    sessions: int
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One delivery attempt of a callback."""
-
-    callback_id: int
-    url: str
-    headers: dict[str, str]
-    status_code: int | None
-    duration_ms: float
-    error: str | None
-    attempted_at_ms: int
-    response: str  # the start of the receiver's answer ("" when none was read)
-    extra: dict[str, Any]  # columns a later schema adds
-
 
 _ACCOUNT_COLUMNS = (
     "a.sid, a.friendly_name, a.parent_sid, a.created_at_ms,"
@@ -118,149 +52,147 @@ _ATTEMPT_COLUMNS = (
 )
 
 
-class Listings:
-    """The inspector's reads, on the emulator's connection (what the current turn of the
-    event loop wrote included, as the control plane's other reads)."""
+# --- counts ------------------------------------------------------------------------
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
 
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return self._db.conn
+def totals(conn: sqlite3.Connection) -> Totals:
+    return Totals(
+        accounts=conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
+        calls=conn.execute("SELECT count(*) FROM calls").fetchone()[0],
+        sessions=session_states(conn),
+        callbacks=dict(
+            conn.execute("SELECT state, count(*) FROM callbacks GROUP BY state").fetchall()
+        ),
+    )
 
-    # --- counts ------------------------------------------------------------------------
 
-    def totals(self) -> Totals:
-        conn = self._conn
-        return Totals(
-            accounts=conn.execute("SELECT count(*) FROM accounts").fetchone()[0],
-            calls=conn.execute("SELECT count(*) FROM calls").fetchone()[0],
-            sessions=self.session_states(),
-            callbacks=dict(
-                conn.execute("SELECT state, count(*) FROM callbacks GROUP BY state").fetchall()
-            ),
-        )
+def session_states(
+    conn: sqlite3.Connection, account_sid: str | None = None, call_sid: str | None = None
+) -> dict[str, int]:
+    """How many sessions are in each state (of an account, or a call)."""
+    where, args = _where(account_sid=account_sid, call_sid=call_sid)
+    rows = conn.execute(
+        f"SELECT state, count(*) FROM payment_sessions{where} GROUP BY state", args
+    ).fetchall()
+    return dict(rows)
 
-    def session_states(
-        self, account_sid: str | None = None, call_sid: str | None = None
-    ) -> dict[str, int]:
-        """How many sessions are in each state (of an account, or a call)."""
-        where, args = _where(account_sid=account_sid, call_sid=call_sid)
-        rows = self._conn.execute(
-            f"SELECT state, count(*) FROM payment_sessions{where} GROUP BY state", args
-        ).fetchall()
-        return dict(rows)
 
-    # --- accounts and calls --------------------------------------------------------------
+# --- accounts and calls --------------------------------------------------------------
 
-    def accounts(self, offset: int, limit: int) -> Page[AccountSummary]:
-        conn = self._conn
-        total = conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
-        rows = conn.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a"
-            " ORDER BY a.created_at_ms DESC, a.rowid DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-        ).fetchall()
-        return Page([AccountSummary(*row) for row in rows], total, offset, limit)
 
-    def account(self, account_sid: str) -> AccountSummary | None:
-        row = self._conn.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.sid = ?", (account_sid,)
-        ).fetchone()
-        return AccountSummary(*row) if row else None
+def accounts(conn: sqlite3.Connection, offset: int, limit: int) -> Page[AccountSummary]:
+    total = conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    rows = conn.execute(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a"
+        " ORDER BY a.created_at_ms DESC, a.rowid DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
+    return Page([AccountSummary(*row) for row in rows], total, offset, limit)
 
-    def calls(self, account_sid: str, offset: int, limit: int) -> Page[CallSummary]:
-        conn = self._conn
-        total = conn.execute(
-            "SELECT count(*) FROM calls WHERE account_sid = ?", (account_sid,)
-        ).fetchone()[0]
-        rows = conn.execute(
-            f"SELECT {_CALL_COLUMNS} FROM calls c WHERE c.account_sid = ?"
-            " ORDER BY c.created_at_ms DESC, c.rowid DESC LIMIT ? OFFSET ?",
-            (account_sid, limit, offset),
-        ).fetchall()
-        return Page([CallSummary(*row) for row in rows], total, offset, limit)
 
-    def call(self, call_sid: str) -> CallSummary | None:
-        row = self._conn.execute(
-            f"SELECT {_CALL_COLUMNS} FROM calls c WHERE c.sid = ?", (call_sid,)
-        ).fetchone()
-        return CallSummary(*row) if row else None
+def account(conn: sqlite3.Connection, account_sid: str) -> AccountSummary | None:
+    row = conn.execute(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.sid = ?", (account_sid,)
+    ).fetchone()
+    return AccountSummary(*row) if row else None
 
-    # --- sessions ------------------------------------------------------------------------
 
-    def sessions(
-        self,
-        *,
-        offset: int,
-        limit: int,
-        account_sid: str | None = None,
-        call_sid: str | None = None,
-        state: str | None = None,
-    ) -> Page[SessionRecord]:
-        """Sessions, newest first, optionally of one account, one call, in one state."""
-        where, args = _where(account_sid=account_sid, call_sid=call_sid, state=state)
-        conn = self._conn
-        total = conn.execute(f"SELECT count(*) FROM payment_sessions{where}", args).fetchone()[0]
-        sids = conn.execute(
-            f"SELECT sid FROM payment_sessions{where} ORDER BY rowid DESC LIMIT ? OFFSET ?",
-            (*args, limit, offset),
-        ).fetchall()
-        return Page(self._load(sid for (sid,) in sids), total, offset, limit)
+def calls(conn: sqlite3.Connection, account_sid: str, offset: int, limit: int) -> Page[CallSummary]:
+    total = conn.execute(
+        "SELECT count(*) FROM calls WHERE account_sid = ?", (account_sid,)
+    ).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT {_CALL_COLUMNS} FROM calls c WHERE c.account_sid = ?"
+        " ORDER BY c.created_at_ms DESC, c.rowid DESC LIMIT ? OFFSET ?",
+        (account_sid, limit, offset),
+    ).fetchall()
+    return Page([CallSummary(*row) for row in rows], total, offset, limit)
 
-    def sessions_of_calls(
-        self, call_sids: Sequence[str], per_call: int
-    ) -> dict[str, list[SessionRecord]]:
-        """The newest ``per_call`` sessions of each call, newest first."""
-        if not call_sids:
-            return {}
-        marks = ", ".join("?" * len(call_sids))
-        rows = self._conn.execute(
-            "SELECT call_sid, sid FROM (SELECT call_sid, sid, row_number() OVER"
-            " (PARTITION BY call_sid ORDER BY rowid DESC) AS n FROM payment_sessions"
-            f" WHERE call_sid IN ({marks})) WHERE n <= ? ORDER BY call_sid, n",
-            (*call_sids, per_call),
-        ).fetchall()
-        found: dict[str, list[SessionRecord]] = {sid: [] for sid in call_sids}
-        for call_sid, sid in rows:
-            record = sessions.load(self._conn, sid)
-            if record is not None:
-                found[call_sid].append(record)
+
+def call(conn: sqlite3.Connection, call_sid: str) -> CallSummary | None:
+    row = conn.execute(
+        f"SELECT {_CALL_COLUMNS} FROM calls c WHERE c.sid = ?", (call_sid,)
+    ).fetchone()
+    return CallSummary(*row) if row else None
+
+
+# --- sessions ------------------------------------------------------------------------
+
+
+def sessions(
+    conn: sqlite3.Connection,
+    *,
+    offset: int,
+    limit: int,
+    account_sid: str | None = None,
+    call_sid: str | None = None,
+    state: str | None = None,
+) -> Page[SessionRecord]:
+    """Sessions, newest first, optionally of one account, one call, in one state."""
+    where, args = _where(account_sid=account_sid, call_sid=call_sid, state=state)
+    total = conn.execute(f"SELECT count(*) FROM payment_sessions{where}", args).fetchone()[0]
+    sids = conn.execute(
+        f"SELECT sid FROM payment_sessions{where} ORDER BY rowid DESC LIMIT ? OFFSET ?",
+        (*args, limit, offset),
+    ).fetchall()
+    return Page(_load(conn, (sid for (sid,) in sids)), total, offset, limit)
+
+
+def sessions_of_calls(
+    conn: sqlite3.Connection, call_sids: Sequence[str], per_call: int
+) -> dict[str, list[SessionRecord]]:
+    """The newest ``per_call`` sessions of each call, newest first."""
+    if not call_sids:
+        return {}
+    marks = ", ".join("?" * len(call_sids))
+    rows = conn.execute(
+        "SELECT call_sid, sid FROM (SELECT call_sid, sid, row_number() OVER"
+        " (PARTITION BY call_sid ORDER BY rowid DESC) AS n FROM payment_sessions"
+        f" WHERE call_sid IN ({marks})) WHERE n <= ? ORDER BY call_sid, n",
+        (*call_sids, per_call),
+    ).fetchall()
+    found: dict[str, list[SessionRecord]] = {sid: [] for sid in call_sids}
+    for call_sid, sid in rows:
+        record = session_rows.load(conn, sid)
+        if record is not None:
+            found[call_sid].append(record)
+    return found
+
+
+def _load(conn: sqlite3.Connection, sids: Iterable[str]) -> list[SessionRecord]:
+    records = (session_rows.load(conn, sid) for sid in sids)
+    return [record for record in records if record is not None]
+
+
+# --- delivery attempts -----------------------------------------------------------------
+
+
+def attempts(conn: sqlite3.Connection, callback_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+    """Every delivery attempt of these callbacks, oldest first."""
+    found: dict[int, list[Attempt]] = {callback_id: [] for callback_id in callback_ids}
+    if not callback_ids:
         return found
-
-    def _load(self, sids: Iterable[str]) -> list[SessionRecord]:
-        records = (sessions.load(self._conn, sid) for sid in sids)
-        return [record for record in records if record is not None]
-
-    # --- delivery attempts -----------------------------------------------------------------
-
-    def attempts(self, callback_ids: Sequence[int]) -> dict[int, list[Attempt]]:
-        """Every delivery attempt of these callbacks, oldest first."""
-        found: dict[int, list[Attempt]] = {callback_id: [] for callback_id in callback_ids}
-        if not callback_ids:
-            return found
-        marks = ", ".join("?" * len(callback_ids))
-        cursor = self._conn.execute(
-            f"SELECT * FROM callback_attempts WHERE callback_id IN ({marks}) ORDER BY id",
-            tuple(callback_ids),
+    marks = ", ".join("?" * len(callback_ids))
+    cursor = conn.execute(
+        f"SELECT * FROM callback_attempts WHERE callback_id IN ({marks}) ORDER BY id",
+        tuple(callback_ids),
+    )
+    names = [column[0] for column in cursor.description]
+    for row in cursor.fetchall():
+        values = dict(zip(names, row, strict=True))
+        attempt = Attempt(
+            callback_id=values["callback_id"],
+            url=mask_url_password(values["url"]),
+            headers=_masked(json.loads(values["headers"]) if values["headers"] else {}),
+            status_code=values["status_code"],
+            duration_ms=values["duration_ms"],
+            error=values["error"],
+            attempted_at_ms=values["attempted_at_ms"],
+            response=values.get("response") or "",
+            extra={k: v for k, v in values.items() if k not in _ATTEMPT_COLUMNS},
         )
-        names = [column[0] for column in cursor.description]
-        for row in cursor.fetchall():
-            values = dict(zip(names, row, strict=True))
-            attempt = Attempt(
-                callback_id=values["callback_id"],
-                url=mask_url_password(values["url"]),
-                headers=_masked(json.loads(values["headers"]) if values["headers"] else {}),
-                status_code=values["status_code"],
-                duration_ms=values["duration_ms"],
-                error=values["error"],
-                attempted_at_ms=values["attempted_at_ms"],
-                response=values.get("response") or "",
-                extra={k: v for k, v in values.items() if k not in _ATTEMPT_COLUMNS},
-            )
-            found[attempt.callback_id].append(attempt)
-        return found
+        found[attempt.callback_id].append(attempt)
+    return found
 
 
 def _masked(headers: dict[str, str]) -> dict[str, str]:

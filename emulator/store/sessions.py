@@ -12,8 +12,8 @@ from dataclasses import asdict
 from decimal import Decimal
 from types import MappingProxyType
 
-from emulator.payments.machine import Captured, Result, Session, Settlement, State
-from emulator.payments.model import CreatePayment, ForcedOutcome, SessionRecord
+from emulator.domain.machine import Captured, Result, Session, Settlement, State
+from emulator.domain.records import CreatePayment, ForcedOutcome, SessionRecord
 
 __all__ = [
     "active_on_call",

@@ -22,8 +22,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
-from emulator.auth import WWW_AUTHENTICATE, Principal, authenticate
 from emulator.clock import Clock, format_iso_ms
+from emulator.domain.records import Answer
 from emulator.errors import (
     AuthenticationFailed,
     InternalServerError,
@@ -33,11 +33,11 @@ from emulator.errors import (
     TwilioError,
     error_body,
 )
-from emulator.faults import FaultRule, Faults
 from emulator.ids import IdGenerator
-from emulator.journal import Journal, JournalEntry, bounded, journal_params
-from emulator.store.db import Database
-from emulator.twilio_api.render import Answer, Headers, response_headers
+from emulator.services.auth import WWW_AUTHENTICATE, Authenticator, Principal
+from emulator.services.faults import FaultRule, Faults
+from emulator.services.journal import Journal, JournalEntry, bounded, journal_params
+from emulator.twilio_api.render import Headers, response_headers
 
 __all__ = ["ApiRequest", "Handler", "Route", "TwilioApi"]
 
@@ -92,7 +92,7 @@ class TwilioApi:
     def __init__(
         self,
         routes: Sequence[Route],
-        db: Database,
+        auth: Authenticator,
         ids: IdGenerator,
         clock: Clock,
         journal: Journal,
@@ -101,7 +101,7 @@ class TwilioApi:
     ):
         self._max_form_fields = max_form_fields
         self._routes = list(routes)
-        self._db = db
+        self._auth = auth
         self._ids = ids
         self._clock = clock
         self._journal = journal
@@ -151,7 +151,7 @@ class TwilioApi:
             if match is None:
                 continue
             exchange.params = params = match.groupdict()
-            principal = authenticate(self._db.conn, authorization, params.get("account_sid"))
+            principal = self._auth.authenticate(authorization, params.get("account_sid"))
             exchange.principal = principal
             if exchange.method != route.method:
                 raise MethodNotAllowed()
@@ -161,7 +161,7 @@ class TwilioApi:
         account = _account_in(path)
         if account:
             exchange.params = {"account_sid": account}
-        exchange.principal = authenticate(self._db.conn, authorization, account)
+        exchange.principal = self._auth.authenticate(authorization, account)
         raise ResourceNotFound(path)
 
     async def _inject(

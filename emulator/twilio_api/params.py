@@ -18,18 +18,10 @@ from urllib.parse import urlsplit
 
 import idna
 
-from emulator.errors import (
-    AchNeedsAvsName,
-    BankFieldsWithCreditCard,
-    CaptureOrStatusRequired,
-    ChargeAmountInvalid,
-    InvalidParameterValue,
-    MissingParameter,
-)
-from emulator.payments.cards import KNOWN_CARD_BRANDS, mask_digit_runs
-from emulator.payments.model import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
-from emulator.payments.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
-from emulator.payments.vocabulary import (
+from emulator.domain.cards import KNOWN_CARD_BRANDS, mask_digit_runs
+from emulator.domain.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
+from emulator.domain.records import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
+from emulator.domain.vocabulary import (
     ACH_DEBIT,
     BANK_ACCOUNT_TYPES,
     CAPTURE_ITEMS,
@@ -38,6 +30,14 @@ from emulator.payments.vocabulary import (
     PAYMENT_METHODS,
     STATUSES,
     TOKEN_TYPES,
+)
+from emulator.errors import (
+    AchNeedsAvsName,
+    BankFieldsWithCreditCard,
+    CaptureOrStatusRequired,
+    ChargeAmountInvalid,
+    InvalidParameterValue,
+    MissingParameter,
 )
 
 __all__ = [

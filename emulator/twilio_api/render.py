@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from emulator.clock import format_rfc2822
-from emulator.payments.model import SessionRecord
+from emulator.domain.records import SessionRecord
 
-__all__ = ["CORS_HEADERS", "Answer", "Headers", "payment_body", "payment_uri", "response_headers"]
+__all__ = ["CORS_HEADERS", "Headers", "payment_body", "payment_uri", "response_headers"]
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -42,14 +41,6 @@ def response_headers(request_id: str, body: bytes | None) -> Headers:
         headers.append((b"content-length", b"0"))
     headers.extend(CORS_HEADERS)
     return headers
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """An answer ready to send: HTTP status and body bytes."""
-
-    status: int
-    body: bytes
 
 
 def payment_uri(account_sid: str, call_sid: str, sid: str) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from emulator.domain.records import Answer
 from emulator.errors import ResourceNotFound
-from emulator.payments.service import PaymentService, UnknownResource
-from emulator.store.idempotency import fingerprint
+from emulator.services.idempotency import IdempotentAnswers, KeyScope, fingerprint
+from emulator.services.payments import PaymentRequests
+from emulator.services.sessions import UnknownResource
 from emulator.twilio_api.asgi import ApiRequest, Route
-from emulator.twilio_api.idempotency import IdempotentAnswers, KeyScope
 from emulator.twilio_api.params import Form, idempotency_key, parse_create, parse_update
-from emulator.twilio_api.render import Answer, payment_body
+from emulator.twilio_api.render import payment_body
 
 __all__ = ["CREATE_PATH", "UPDATE_PATH", "payment_routes"]
 
@@ -37,7 +38,7 @@ def _scope(request: ApiRequest, form: Form, endpoint: str, resource_sid: str) ->
     )
 
 
-def payment_routes(service: PaymentService, answers: IdempotentAnswers) -> list[Route]:
+def payment_routes(service: PaymentRequests, answers: IdempotentAnswers) -> list[Route]:
     async def create(request: ApiRequest) -> Answer:
         account_sid = request.principal.account_sid
         call_sid = request.path_params["call_sid"]

@@ -1,12 +1,12 @@
 """The Generic Pay Connector protocol, Twilio's side of it: what is sent, how an answer is read.
 
-Pure functions only (no I/O, no clock). :mod:`emulator.gpc.client` does the HTTP.
+Pure functions only (no I/O, no clock). :mod:`emulator.services.gpc_client` does the HTTP.
 
 * :func:`request_body` builds the JSON object POSTed to the merchant's endpoint.
 * :func:`refusal_in_test_mode` refuses, before any request, a card or bank account that a
   connector in TEST mode does not accept.
 * :func:`settlement_from_answer` turns the endpoint's answer into the session's
-  :class:`~emulator.payments.machine.Settlement`; :func:`no_answer_settlement` is the one for an
+  :class:`~emulator.domain.machine.Settlement`; :func:`no_answer_settlement` is the one for an
   endpoint that never answered.
 * :func:`masked` and :func:`scrub` keep card digits out of everything but the request itself.
 """
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
-from emulator.payments import cards
-from emulator.payments.machine import Result, Settlement
-from emulator.payments.vocabulary import ACH_DEBIT, PaymentMethod
+from emulator.domain import cards
+from emulator.domain.machine import Result, Settlement
+from emulator.domain.vocabulary import ACH_DEBIT, PaymentMethod
 
 __all__ = [
     "CHARGE_FAILED",
@@ -34,6 +34,7 @@ __all__ = [
     "TEST_CARD_NUMBERS",
     "TEST_CARD_REFUSED",
     "TOKENIZE_FAILED",
+    "ConnectorAttempt",
     "GenericConnector",
     "Mode",
     "PaymentData",
@@ -308,11 +309,16 @@ def _decode(body: bytes) -> tuple[dict[str, object] | None, str | None]:
     return value, None
 
 
-def judge_answer(charging: bool, status_code: int, body: bytes) -> tuple[Settlement, str | None]:
+def judge_answer(
+    charging: bool, status_code: int, body: bytes, *, truncated: bool = False
+) -> tuple[Settlement, str | None]:
     """The settlement of an answer, and what was wrong with it (``None`` for a well-formed
-    answer, a success or the merchant's error). Never raises."""
+    answer, a success or the merchant's error). ``truncated``: more came than ``body`` holds
+    (it was not read). Never raises."""
     if not 200 <= status_code < 300:
         return _malformed(charging), f"HTTP {status_code}"
+    if truncated:
+        return _malformed(charging), f"the answer is longer than {MAX_ANSWER_BYTES} bytes"
     answer, problem = _decode(body)
     if answer is None:
         return _malformed(charging), problem
@@ -344,3 +350,25 @@ def judge_answer(charging: bool, status_code: int, body: bytes) -> tuple[Settlem
 def settlement_from_answer(charging: bool, status_code: int, body: bytes) -> Settlement:
     """The settlement of an answer the endpoint gave (any status, any bytes). Never raises."""
     return judge_answer(charging, status_code, body)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorAttempt:
+    """One POST to the endpoint, fit to keep and show: nothing in it holds card digits.
+
+    ``status_code`` is ``None`` when no complete answer came (then ``error`` says why).
+    ``error`` is also set for an answer that is malformed (``"HTTP 500"``, ``"the answer is
+    not JSON"``...); it is ``None`` for a well-formed answer, a success or the merchant's own
+    error. ``request_body`` is the masked JSON sent; ``response_excerpt`` the first
+    :data:`EXCERPT_BYTES` of the answer (or of what came of it), decoded with replacement.
+    """
+
+    url: str
+    transaction_id: str
+    attempt: int
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    request_body: str
+    response_excerpt: str
+    started_at_ms: int

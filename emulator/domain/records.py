@@ -1,5 +1,6 @@
-"""The payments domain as plain data: the two requests (validated, Twilio's defaults filled
-in) and a stored session."""
+"""The domain's records, as plain data: the two Payments requests (validated, Twilio's defaults
+filled in), a stored session, a call, a StatusCallback. The store persists them; the services
+and the edges pass them around; none of them holds card digits."""
 
 from __future__ import annotations
 
@@ -7,10 +8,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from emulator.payments.machine import Session, SessionConfig
-from emulator.payments.vocabulary import CREDIT_CARD
+from emulator.domain.machine import Session, SessionConfig
+from emulator.domain.vocabulary import CREDIT_CARD
 
-__all__ = ["DEFAULT_CARD_TYPES", "CreatePayment", "ForcedOutcome", "SessionRecord", "UpdatePayment"]
+__all__ = [
+    "DEFAULT_CARD_TYPES",
+    "Answer",
+    "CallRow",
+    "CallbackRecord",
+    "CreatePayment",
+    "ForcedOutcome",
+    "Params",
+    "PendingCallback",
+    "SessionRecord",
+    "StoredAnswer",
+    "UpdatePayment",
+]
+
+Params = tuple[tuple[str, str], ...]
+"""A callback's form fields, in order."""
 
 DEFAULT_CARD_TYPES: Final = ("visa", "mastercard", "amex")
 
@@ -83,3 +99,68 @@ class SessionRecord:
     updated_at_ms: int
     input_deadline_ms: int | None = None  # when the caller's silence ends the prompt
     forced_outcome: ForcedOutcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    """A live call that Pay sessions run on, with its simulated caller's mode."""
+
+    sid: str
+    account_sid: str
+    status: str
+    url: str | None
+    caller: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCallback:
+    """What the delivery worker needs of a callback."""
+
+    id: int
+    payment_sid: str
+    account_sid: str
+    call_sid: str
+    url: str  # as the request gave it (a relative URL is resolved at delivery)
+    params: Params
+    idempotency_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRecord:
+    """A callback as the control plane shows it, with its last attempt."""
+
+    id: int
+    payment_sid: str
+    account_sid: str
+    call_sid: str
+    event: str
+    url: str  # as the request gave it, the password masked
+    params: Params
+    idempotency_token: str
+    state: str  # pending, delivered or failed
+    attempts: int
+    status_code: int | None
+    error: str | None
+    created_at_ms: int
+    delivered_at_ms: int | None
+    last_url: str | None  # the URL the last attempt went to (resolved; the password masked)
+    last_headers: dict[str, str]  # the headers the last attempt sent (credentials masked)
+    last_response: str = ""  # the start of the last answer
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer to a Twilio API request, ready to send: HTTP status and body bytes."""
+
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """The first answer to an IdempotencyKey, with the fingerprint of the request's
+    parameters it answered."""
+
+    fingerprint: str
+    status: int
+    body: bytes

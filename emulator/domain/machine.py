@@ -21,19 +21,19 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from emulator.errors import (
-    InvalidParameterValue,
-    InvalidPayOperation,
-    RequiredInformationIncomplete,
-)
-from emulator.payments import cards
-from emulator.payments.vocabulary import (
+from emulator.domain import cards
+from emulator.domain.vocabulary import (
     ACH_DEBIT,
     BANK_ITEMS,
     CAPTURE_ITEMS,
     CARD_ITEMS,
     CREDIT_CARD,
     MATCHER_SUFFIX,
+)
+from emulator.errors import (
+    InvalidParameterValue,
+    InvalidPayOperation,
+    RequiredInformationIncomplete,
 )
 
 __all__ = [

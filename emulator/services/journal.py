@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from emulator.callbacks.urls import mask_url_password
-from emulator.payments.cards import mask_digit_runs
+from emulator.domain.cards import mask_digit_runs
+from emulator.domain.urls import mask_url_password
 
 __all__ = ["Journal", "JournalEntry", "bounded", "journal_params", "masked"]
 

@@ -1,15 +1,15 @@
-"""A lean HTTP/1.1 transport for httpx, made for posting callbacks.
+"""A lean HTTP/1.1 transport for httpx: how every request of the one way out is sent.
 
-The outbox posts small form bodies to webhook receivers, thousands a second under load.
+Callbacks are small form bodies posted to webhook receivers, thousands a second under load.
 httpx's default transport (httpcore's generic connection pool, over anyio) costs about
 0.6 ms of CPU per request on our machine, as much as answering the API request that caused
-the callback. This transport does what the outbox needs and no more: keep-alive connections
+the callback. This transport does what the emulator's requests need and no more: keep-alive connections
 per origin over asyncio streams, requests written in one piece, responses parsed by
 httptools (the C parser uvicorn already uses). It keeps httpx's client API, timeouts and
 exceptions, at about a tenth of the cost.
 
 Bounded whatever the receiver does: host names are resolved by a shared, caching
-:class:`~emulator.callbacks.resolver.Resolver` (a dead name costs one look-up, not one per
+:class:`~emulator.outgoing.resolver.Resolver` (a dead name costs one look-up, not one per
 callback); at most ``max_head_bytes`` of status line and headers and ``max_response_bytes``
 of body are read, then the connection is closed (a receiver answering gigabytes costs
 nothing); the ``read`` timeout covers the whole answer.
@@ -23,14 +23,22 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httptools
 import httpx
 
-from emulator.callbacks.resolver import ResolveError, Resolver
+from emulator.outgoing.resolver import Address, ResolveError, Resolver
 
-__all__ = ["TRUNCATED", "CallbackTransport"]
+__all__ = [
+    "MAX_ANSWER",
+    "PROGRESS",
+    "TRUNCATED",
+    "LeanTransport",
+    "Progress",
+    "RefusedAddress",
+]
 
 Origin = tuple[str, str, int]
 
@@ -41,6 +49,24 @@ MAX_HEAD_BYTES = 65536
 
 TRUNCATED = "emulator.truncated"
 """Response extension: True when the body was cut at ``max_response_bytes`` (the rest unread)."""
+MAX_ANSWER = "emulator.max_answer_bytes"
+"""Request extension: the most of this answer's body to read (instead of the transport's)."""
+PROGRESS = "emulator.progress"
+"""Request extension: a :class:`Progress` that learns the status code once the head is in."""
+
+
+@dataclass(slots=True)
+class Progress:
+    """How far an answer got: its status code once its head is in, and the body received so
+    far (up to the cap), for describing a request cut short."""
+
+    status_code: int | None = None
+    body: list[bytes] = field(default_factory=list)
+
+
+class RefusedAddress(httpx.ConnectError):
+    """Every address the name resolved to was refused by the ``refuse_address`` check; the
+    message says why. Nothing was sent."""
 
 
 @dataclass(eq=False, slots=True)
@@ -53,6 +79,10 @@ class _Connection:
 
     def close(self) -> None:
         self.writer.close()
+
+    def abort(self) -> None:
+        """Close at once: no TLS close_notify exchange, nothing more flushed."""
+        self.writer.transport.abort()
 
 
 @dataclass(slots=True)
@@ -86,7 +116,7 @@ class _StaleConnection(Exception):
     """A kept-alive connection the server had closed before our request reached it."""
 
 
-class CallbackTransport(httpx.AsyncBaseTransport):
+class LeanTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
         ssl_context: ssl.SSLContext | None = None,
@@ -94,12 +124,14 @@ class CallbackTransport(httpx.AsyncBaseTransport):
         resolver: Resolver | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         max_head_bytes: int = MAX_HEAD_BYTES,
+        refuse_address: Callable[[Address], str | None] | None = None,
     ) -> None:
         self._ssl_context = ssl_context
         self._idle: defaultdict[Origin, list[_Connection]] = defaultdict(list)
         self.resolver = resolver if resolver is not None else Resolver()
         self._max_response_bytes = max_response_bytes
         self._max_head_bytes = max_head_bytes
+        self._refuse_address = refuse_address
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
@@ -130,7 +162,10 @@ class CallbackTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None],
         request: httpx.Request,
     ) -> httpx.Response:
-        response = _Response(self._max_response_bytes)
+        response = _Response(request.extensions.get(MAX_ANSWER, self._max_response_bytes))
+        progress: Progress | None = request.extensions.get(PROGRESS)
+        if progress is not None:
+            progress.body = response.body  # the same list: filled as the body arrives
         parser = httptools.HttpResponseParser(response)
         head_bytes = 0
         truncated = False
@@ -142,12 +177,20 @@ class CallbackTransport(httpx.AsyncBaseTransport):
                 while not response.done:
                     data = await connection.reader.read(READ_SIZE)
                     if not data:
-                        if response.headers_done:
-                            break  # a body that ends with the connection
-                        raise _StaleConnection()
+                        if not response.headers_done:
+                            raise _StaleConnection()
+                        if _length_delimited(response.headers):
+                            connection.close()
+                            raise httpx.RemoteProtocolError(
+                                "the connection closed in the middle of the answer",
+                                request=request,
+                            )
+                        break  # a body that ends with the connection
                     if not response.headers_done:
                         head_bytes += len(data)
                     parser.feed_data(data)
+                    if response.headers_done and progress is not None:
+                        progress.status_code = parser.get_status_code()
                     if not response.headers_done:
                         if head_bytes > self._max_head_bytes:
                             connection.close()
@@ -172,7 +215,7 @@ class CallbackTransport(httpx.AsyncBaseTransport):
             connection.close()
             if not response.headers and not response.body:
                 raise _StaleConnection() from None
-            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from None
+            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
         except BaseException:  # cancelled (a shutdown's grace period ran out): not reusable
             connection.close()
             raise
@@ -220,7 +263,12 @@ class CallbackTransport(httpx.AsyncBaseTransport):
             async with asyncio.timeout(connect_timeout):
                 addresses = await self.resolver.resolve(host, port)
                 failure: OSError | None = None
-                for address in addresses:
+                refusals = [self._refusal(address) for address in addresses]
+                if addresses and all(refusals):
+                    raise RefusedAddress(str(refusals[0]), request=request)
+                for address, refusal in zip(addresses, refusals, strict=True):
+                    if refusal:
+                        continue
                     try:
                         reader, writer = await asyncio.open_connection(
                             address.host,
@@ -238,16 +286,24 @@ class CallbackTransport(httpx.AsyncBaseTransport):
                 f"timed out connecting to {host}:{port}", request=request
             ) from None
         except ResolveError as exc:
-            raise httpx.ConnectError(str(exc), request=request) from None
+            raise httpx.ConnectError(str(exc), request=request) from exc
         except OSError as exc:
-            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+
+    def _refusal(self, address: Address) -> str | None:
+        return self._refuse_address(address) if self._refuse_address is not None else None
 
     async def aclose(self) -> None:
         for idle in self._idle.values():
             for connection in idle:
-                connection.close()
+                connection.abort()
         self._idle.clear()
         self.resolver.close()
+        # A transport's close completes on a later turn of the loop (its socket is closed by
+        # connection_lost), a failed TLS handshake's too: let those turns run, so that a loop
+        # stopped right after this leaves no socket open.
+        for _ in range(3):
+            await asyncio.sleep(0)
 
 
 def _keep_alive(version: str, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -261,6 +317,16 @@ def _keep_alive(version: str, headers: list[tuple[bytes, bytes]]) -> bool:
     if version == "1.1":
         return b"close" not in tokens
     return b"keep-alive" in tokens
+
+
+def _length_delimited(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the answer says where its body ends (a length, or chunks): if so, a
+    connection that closes before the end cut it short."""
+    return any(
+        name.lower() == b"content-length"
+        or (name.lower() == b"transfer-encoding" and b"chunked" in value.lower())
+        for name, value in headers
+    )
 
 
 def _default_port(request: httpx.Request) -> int:

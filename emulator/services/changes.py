@@ -3,7 +3,7 @@
 ``bump()`` is called after every database commit (``Database.add_commit_listener``), after
 every request the journal records (a refused request changes no row, yet the journal shows
 it) and after every control-plane write that touches no row (fault rules, the clock):
-:class:`BumpAfterControlWrites`. It costs an increment when nobody listens, so it may sit on
+:class:`~emulator.control.middleware.BumpAfterControlWrites`. It costs an increment when nobody listens, so it may sit on
 the hot path.
 
 Listeners (the inspector's server-sent events, ``GET /_emulator/events``) wait for the
@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-__all__ = ["BumpAfterControlWrites", "Changes"]
+__all__ = ["Changes"]
 
 
 class Changes:
@@ -57,29 +55,3 @@ class Changes:
         (open event streams end, so that a graceful shutdown does not wait for them)."""
         self.closed = True
         self.bump()
-
-
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class BumpAfterControlWrites:
-    """ASGI middleware for the control plane: a bump once a request that may change
-    something (any method but GET, HEAD and OPTIONS) has been answered. Rows written by the
-    request bump at their commit already; this covers what lives in memory only (fault rules,
-    the clock, the journal a reset clears)."""
-
-    def __init__(self, app: ASGIApp, changes: Changes) -> None:
-        self.app = app
-        self.changes = changes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _READS:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_and_bump(message: Message) -> None:
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                self.changes.bump()
-
-        await self.app(scope, receive, send_and_bump)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from emulator.errors import AuthenticationFailed
 from emulator.store import accounts
+from emulator.store.db import Database
 
-__all__ = ["WWW_AUTHENTICATE", "Principal", "authenticate", "parse_basic"]
+__all__ = ["WWW_AUTHENTICATE", "Authenticator", "Principal", "authenticate", "parse_basic"]
 
 WWW_AUTHENTICATE = b'Basic realm="Twilio API"'
 
@@ -46,6 +47,17 @@ def parse_basic(header: bytes | None) -> tuple[str, str] | None:
     if not sep or not user:
         return None
     return user, password
+
+
+class Authenticator:
+    """Checks a request's credentials against the stored accounts and API keys."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def authenticate(self, header: bytes | None, account_sid: str | None) -> Principal:
+        """See :func:`authenticate`."""
+        return authenticate(self._db.conn, header, account_sid)
 
 
 def authenticate(

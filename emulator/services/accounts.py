@@ -6,15 +6,19 @@ Used by the control plane; every write goes through the database's group commit.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from emulator.clock import Clock
+from emulator.domain.fixtures import FixtureSet, parse_fixtures
+from emulator.errors import ConfigError
 from emulator.ids import IdGenerator
 from emulator.store import accounts, reset
 from emulator.store.db import Database
-from emulator.store.fixtures import FixtureSet, insert_fixtures
+from emulator.store.fixtures import insert_fixtures
 
-__all__ = ["AccountService", "NewAccount", "NotAMainAccount", "UnknownAccount"]
+__all__ = ["AccountService", "NewAccount", "NotAMainAccount", "UnknownAccount", "read_fixtures"]
 
 
 class UnknownAccount(LookupError):
@@ -87,3 +91,16 @@ class AccountService:
             reset.wipe_account(conn, account_sid)
 
         await self._db.write(wipe_all if account_sid is None else wipe_account)
+
+
+def read_fixtures(paths: Iterable[Path]) -> FixtureSet:
+    """Read, validate and merge fixture files; a :class:`ConfigError` names what is wrong."""
+    files = []
+    for path in paths:
+        try:
+            files.append((str(path), path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read fixture file {str(path)!r}: {exc.strerror or exc}"
+            ) from None
+    return parse_fixtures(files)

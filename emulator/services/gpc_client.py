@@ -16,7 +16,6 @@ cannot be requested at all (not http or https, no host) is one failed attempt, n
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import inspect
 import json
@@ -32,8 +31,9 @@ from uuid import UUID, uuid4
 
 import httpx
 
-from emulator.gpc.protocol import (
+from emulator.domain.gpc import (
     MAX_ANSWER_BYTES,
+    ConnectorAttempt,
     GenericConnector,
     PaymentData,
     judge_answer,
@@ -43,12 +43,13 @@ from emulator.gpc.protocol import (
     request_body,
     scrub,
 )
-from emulator.payments.machine import Settlement
+from emulator.domain.machine import Settlement
+from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
+from emulator.outgoing.resolver import ResolveError
 
 __all__ = [
     "EXCERPT_BYTES",
     "USER_AGENT",
-    "ConnectorAttempt",
     "endpoint_problem",
     "request_url",
     "run",
@@ -56,31 +57,8 @@ __all__ = [
 
 logger = logging.getLogger("emulator.gpc")
 
-USER_AGENT: Final = "TwilioProxy/1.1"
 EXCERPT_BYTES: Final = 2048
 """How much of an answer an attempt record keeps."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorAttempt:
-    """One POST to the endpoint, fit to keep and show: nothing in it holds card digits.
-
-    ``status_code`` is ``None`` when no complete answer came (then ``error`` says why).
-    ``error`` is also set for an answer that is malformed (``"HTTP 500"``, ``"the answer is
-    not JSON"``...); it is ``None`` for a well-formed answer, a success or the merchant's own
-    error. ``request_body`` is the masked JSON sent; ``response_excerpt`` the first
-    :data:`EXCERPT_BYTES` of the answer (or of what came of it), decoded with replacement.
-    """
-
-    url: str
-    transaction_id: str
-    attempt: int
-    status_code: int | None
-    latency_ms: float
-    error: str | None
-    request_body: str
-    response_excerpt: str
-    started_at_ms: int
 
 
 OnAttempt = Callable[[ConnectorAttempt], Awaitable[None] | None]
@@ -127,13 +105,6 @@ def _headers(connector: GenericConnector) -> dict[str, str]:
     return headers
 
 
-@dataclass(frozen=True, slots=True)
-class _Exchange:
-    status_code: int | None  # None: no (complete) answer
-    body: bytes
-    error: str | None
-
-
 def _causes(exc: BaseException) -> Iterator[BaseException]:
     """``exc`` and what caused it (``__cause__``, ``__context__``, exception groups)."""
     seen: set[int] = set()
@@ -151,7 +122,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
                 pending.append(linked)
 
 
-def _describe(exc: Exception, timeout_s: float, status_code: int | None) -> str:
+def _describe(exc: BaseException, timeout_s: float, status_code: int | None) -> str:
     """A short reason for a failed attempt (never the request: it holds card digits)."""
     during = "" if status_code is None else f" reading the answer (HTTP {status_code} received)"
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
@@ -167,6 +138,8 @@ def _describe(exc: Exception, timeout_s: float, status_code: int | None) -> str:
             return f"TLS failed: {cause.reason or cause}"
         if isinstance(cause, socket.gaierror):
             return f"name resolution failed: {cause.strerror or cause}"
+        if isinstance(cause, ResolveError):
+            return f"name resolution failed: {cause}"
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
         if status_code is None:
             return "connection closed without an answer"
@@ -176,33 +149,26 @@ def _describe(exc: Exception, timeout_s: float, status_code: int | None) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-async def _exchange(
-    client: httpx.AsyncClient,
-    url: str,
-    headers: dict[str, str],
-    payload: bytes,
-    timeout_s: float,
-) -> _Exchange:
-    status_code: int | None = None
-    received = bytearray()
-    try:
-        async with asyncio.timeout(timeout_s):
-            request = client.build_request(
-                "POST", url, content=payload, headers=headers, timeout=httpx.Timeout(timeout_s)
-            )
-            request.headers.pop("Cookie", None)  # a shared client's jar is not ours to send
-            response = await client.send(request, stream=True, auth=None, follow_redirects=False)
-            try:
-                status_code = response.status_code
-                async for chunk in response.aiter_raw():
-                    received += chunk
-                    if len(received) > MAX_ANSWER_BYTES:
-                        break  # malformed: nothing more is read
-            finally:
-                await response.aclose()
-    except Exception as exc:
-        return _Exchange(None, bytes(received), _describe(exc, timeout_s, status_code))
-    return _Exchange(status_code, bytes(received[: MAX_ANSWER_BYTES + 1]), None)
+async def _exchange(outgoing: Outgoing, request: _Request) -> tuple[Reply, str | None]:
+    """One POST through the one way out: the reply, and why it is no answer (None: it is
+    an answer, whatever its status)."""
+    timeout_s = request.connector.timeout_s
+    reply = await outgoing.send(
+        OutgoingRequest(
+            "POST",
+            request.url,
+            request.headers,
+            request.payload,
+            timeout_s=timeout_s,
+            deadline_s=timeout_s,
+            max_answer_bytes=MAX_ANSWER_BYTES,
+        )
+    )
+    if reply.refusal is not None:
+        return reply, reply.refusal
+    if reply.error is not None:
+        return reply, _describe(reply.error, timeout_s, reply.partial_status)
+    return reply, None
 
 
 async def _notify(on_attempt: OnAttempt | None, attempt: ConnectorAttempt) -> None:
@@ -252,7 +218,7 @@ async def run(
     *,
     now_ms: Callable[[], int],
     on_attempt: OnAttempt | None = None,
-    client: httpx.AsyncClient | None = None,
+    outgoing: Outgoing | None = None,
     new_transaction_id: Callable[[], UUID | str] = uuid4,
 ) -> Settlement:
     """Charge or tokenize ``data`` through the merchant's endpoint; the session's settlement.
@@ -260,9 +226,8 @@ async def run(
     In TEST mode a card or bank account that is not a test one is refused (64022, 64023)
     without any request and without any attempt. Otherwise ``on_attempt`` is called (and
     awaited, if it returns an awaitable) after each attempt, before the next one starts.
-    ``now_ms`` dates the attempts; ``client`` is used when given (its transport, TLS and
-    connection pool; not its auth, cookies, redirects or timeouts), otherwise one is made for
-    this run (no proxies from the environment, the system's CA certificates).
+    ``now_ms`` dates the attempts. The requests go through ``outgoing`` (the emulator's one
+    way out: its host policy, transport and TLS settings), or one made for this run.
     """
     refusal = refusal_in_test_mode(connector, data)
     if refusal is not None:
@@ -296,39 +261,44 @@ async def run(
         recorded_body=recorded_body,
         transaction_id=transaction_id,
     )
-    if client is not None:
-        return await _attempts(client, request, now_ms, on_attempt)
-    async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as own:
+    if outgoing is not None:
+        return await _attempts(outgoing, request, now_ms, on_attempt)
+    own = Outgoing()
+    try:
         return await _attempts(own, request, now_ms, on_attempt)
+    finally:
+        await own.aclose()
 
 
 async def _attempts(
-    client: httpx.AsyncClient,
+    outgoing: Outgoing,
     request: _Request,
     now_ms: Callable[[], int],
     on_attempt: OnAttempt | None,
 ) -> Settlement:
-    data, timeout_s = request.data, request.connector.timeout_s
+    data = request.data
     for number in range(1, request.connector.retries + 2):
         started_at_ms = now_ms()
         started = time.perf_counter()
-        exchange = await _exchange(client, request.url, request.headers, request.payload, timeout_s)
+        reply, error = await _exchange(outgoing, request)
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         settlement: Settlement | None = None
-        error = exchange.error
-        if exchange.status_code is not None:  # answered
-            settlement, error = judge_answer(data.charging, exchange.status_code, exchange.body)
+        if error is None:  # answered
+            assert reply.status_code is not None
+            settlement, error = judge_answer(
+                data.charging, reply.status_code, reply.body, truncated=reply.truncated
+            )
         if error is not None:
             error = scrub(error, data)
             logger.info("GPC %s, attempt %d: %s", request.url, number, error)
-        excerpt = exchange.body[:EXCERPT_BYTES].decode("utf-8", "replace")
+        excerpt = reply.body[:EXCERPT_BYTES].decode("utf-8", "replace")
         await _notify(
             on_attempt,
             ConnectorAttempt(
                 url=request.url,
                 transaction_id=request.transaction_id,
                 attempt=number,
-                status_code=exchange.status_code,
+                status_code=None if settlement is None else reply.status_code,
                 latency_ms=latency_ms,
                 error=error,
                 request_body=request.recorded_body,
@@ -338,4 +308,6 @@ async def _attempts(
         )
         if settlement is not None:
             return _scrubbed(settlement, data)
+        if reply.refusal is not None:
+            break  # final: the policy refuses this endpoint, trying again cannot help
     return no_answer_settlement(data.charging)

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from emulator.domain.gpc import GenericConnector
+from emulator.domain.machine import Result, Settlement
+from emulator.domain.vocabulary import ACH_DEBIT, PAYMENT_METHODS, TOKEN_TYPES
 from emulator.errors import (
     ConnectorCannotCharge,
     ConnectorCannotTokenize,
@@ -23,9 +26,6 @@ from emulator.errors import (
     ConnectorPaymentMethodUnsupported,
     ConnectorTokenTypeUnsupported,
 )
-from emulator.gpc.protocol import GenericConnector
-from emulator.payments.machine import Result, Settlement
-from emulator.payments.vocabulary import ACH_DEBIT, PAYMENT_METHODS, TOKEN_TYPES
 
 __all__ = ["DEFAULT_CONNECTOR", "REFUSALS", "Connector", "Refusal", "check_request", "settle"]
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 
-from emulator.accounts import AccountService
-from emulator.callbacks.outbox import Outbox
 from emulator.clock import Clock
-from emulator.faults import Faults
+from emulator.domain.scripts import CallerScripts
 from emulator.ids import IdGenerator
-from emulator.journal import Journal
-from emulator.payments.caller import CallerScripts
-from emulator.payments.service import PaymentService
+from emulator.services.accounts import AccountService
+from emulator.services.caller import Caller
+from emulator.services.delivery import Delivery
+from emulator.services.faults import Faults
+from emulator.services.journal import Journal
 
 __all__ = ["Resetter"]
 
@@ -20,8 +20,8 @@ class Resetter:
     def __init__(
         self,
         accounts: AccountService,
-        payments: PaymentService,
-        outbox: Outbox,
+        caller: Caller,
+        delivery: Delivery,
         journal: Journal,
         scripts: CallerScripts,
         faults: Faults,
@@ -30,8 +30,8 @@ class Resetter:
         seed: int | None,
     ) -> None:
         self._accounts = accounts
-        self._payments = payments
-        self._outbox = outbox
+        self._caller = caller
+        self._delivery = delivery
         self._journal = journal
         self._scripts = scripts
         self._faults = faults
@@ -44,12 +44,12 @@ class Resetter:
 
         A full reset also clears the fault rules, sets the clock back to real time and
         starts the seeded identifier streams afresh: the emulator is as it started. Raises
-        :class:`~emulator.accounts.UnknownAccount` for an account that does not exist.
+        :class:`~emulator.services.accounts.UnknownAccount` for an account that does not exist.
         """
         await self._accounts.wipe(account_sid)
-        self._outbox.forget(account_sid)
+        self._delivery.forget(account_sid)
         self._journal.clear(account_sid)
-        self._payments.forget_typing(account_sid)
+        self._caller.forget(account_sid)
         if account_sid is None:
             self._scripts.reset()
             self._faults.clear(random.Random(self._seed))

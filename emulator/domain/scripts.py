@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from emulator.payments import cards
-from emulator.payments.vocabulary import CAPTURE_ITEMS, KEYPAD_PATTERN, MATCHER_SUFFIX
+from emulator.domain import cards
+from emulator.domain.vocabulary import CAPTURE_ITEMS, KEYPAD_PATTERN, MATCHER_SUFFIX
 
 __all__ = ["CallerDefaults", "CallerScripts", "InvalidScript"]
 

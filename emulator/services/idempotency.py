@@ -12,17 +12,18 @@ fails its insert and replays the winner's answer.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from emulator.clock import Clock
+from emulator.domain.records import Answer, StoredAnswer
 from emulator.errors import IdempotencyKeyReused, TwilioError
 from emulator.store import idempotency
 from emulator.store.db import Database
-from emulator.twilio_api.render import Answer
 
-__all__ = ["IdempotentAnswers", "KeyScope", "Work"]
+__all__ = ["IdempotentAnswers", "KeyScope", "Work", "fingerprint"]
 
 Work = Callable[[sqlite3.Connection, int], Answer]
 """Does what a request asks inside the transaction (connection, now in ms), and renders it."""
@@ -85,7 +86,7 @@ class IdempotentAnswers:
     def _remember(
         self, conn: sqlite3.Connection, scope: KeyScope, now: int, answer: Answer
     ) -> Answer:
-        record = idempotency.StoredAnswer(scope.fingerprint, answer.status, answer.body)
+        record = StoredAnswer(scope.fingerprint, answer.status, answer.body)
         idempotency.remember(conn, scope.account_sid, scope.resource_sid, scope.key, record, now)
         return answer
 
@@ -93,3 +94,16 @@ class IdempotentAnswers:
         """Forget the answers older than the time-to-live; returns how many."""
         not_before = self._clock.now_ms() - self._ttl_ms
         return await self._db.write(lambda conn: idempotency.purge(conn, not_before))
+
+
+def fingerprint(endpoint: str, form: Iterable[tuple[str, str]]) -> str:
+    """A hash of the request's parameters, whatever their order."""
+    digest = hashlib.sha256(endpoint.encode())
+    for name, value in sorted(form):  # invalid UTF-8 arrives as lone surrogates: kept apart
+        digest.update(
+            b"\x00"
+            + name.encode("utf-8", "surrogateescape")
+            + b"\x01"
+            + value.encode("utf-8", "surrogateescape")
+        )
+    return digest.hexdigest()

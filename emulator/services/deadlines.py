@@ -21,12 +21,17 @@ logger = logging.getLogger("emulator.payments")
 class Deadlines:
     """One pending deadline per key (a session SID); setting a key again replaces it."""
 
-    def __init__(self, clock: Clock, fire: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(self, clock: Clock, fire: Callable[[str], Awaitable[None]] | None = None) -> None:
         self._clock = clock
         self._fire = fire
         self._pending: dict[str, tuple[int, asyncio.TimerHandle | None]] = {}
         self._running: set[asyncio.Task[None]] = set()
         clock.add_listener(self._clock_changed)
+
+    def fire_with(self, fire: Callable[[str], Awaitable[None]]) -> None:
+        """What a deadline that passes calls (with its key), when not given at construction:
+        the service that owns the timers may be built after the ones that set them."""
+        self._fire = fire
 
     def set(self, key: str, deadline_ms: int | None) -> None:
         """Fire ``key`` when the clock reaches ``deadline_ms``; None cancels it."""
@@ -68,6 +73,9 @@ class Deadlines:
         task.add_done_callback(self._running.discard)
 
     async def _run(self, key: str) -> None:
+        if self._fire is None:
+            logger.error("a deadline of %s passed with nothing to call", key)
+            return
         try:
             await self._fire(key)
         except Exception:

@@ -11,9 +11,9 @@ real payloads.
 from __future__ import annotations
 
 from emulator.clock import format_iso_ms
-from emulator.payments.machine import Event, EventKind, Session, Settlement, required
-from emulator.payments.model import SessionRecord
-from emulator.payments.vocabulary import ACH_DEBIT, MATCHER_SUFFIX
+from emulator.domain.machine import Event, EventKind, Session, Settlement, required
+from emulator.domain.records import SessionRecord
+from emulator.domain.vocabulary import ACH_DEBIT, MATCHER_SUFFIX
 
 __all__ = ["BANK_FIELDS", "CARD_FIELDS", "build", "settlement_fields"]
 

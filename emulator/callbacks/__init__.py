@@ -1,1 +1,0 @@
-"""StatusCallbacks: payloads, signatures, and the durable outbox that delivers them."""

@@ -1,1 +1,0 @@
-"""The payments domain: the state machine, card rules, the simulated caller, the service."""

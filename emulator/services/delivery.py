@@ -1,0 +1,324 @@
+"""StatusCallback delivery: durable rows written with the state change, and the worker that
+sends them.
+
+A row is inserted in the same transaction as the state change that causes it (:meth:`enqueue`),
+so an accepted request never loses its callback and a refused or replayed one never makes
+one. Once the transaction commits, the row is handed to the worker, which POSTs it without
+ever delaying the API's answer: in order per session (one delivery at a time per session),
+concurrently across sessions, with a timeout and optional retries with exponential backoff.
+Every attempt is recorded (:class:`~emulator.services.callback_log.CallbackLog`). Rows still
+pending at start-up (the emulator was stopped or killed) are delivered then; a callback whose
+delivery was cut short by a crash may therefore arrive twice, with the same
+``I-Twilio-Idempotency-Token``, as Twilio's own webhooks may.
+
+The requests go out through the one way out (:mod:`emulator.outgoing.client`): its host
+policy, fairness per host, name look-ups and answer cap apply. One bad receiver harms nobody
+else: anything that goes wrong with one delivery (a refused host, a name that does not
+resolve, a bug) is recorded as a failed attempt and the session's queue moves on; the worker
+never dies.
+
+Shutdown (:meth:`begin_shutdown` at SIGTERM, then :meth:`stop`): long-polls answer at once; no
+new delivery starts (what is pending stays pending, and is sent at the next start); deliveries
+in flight have until ``shutdown_grace_s`` after the signal to finish and be recorded, so a
+graceful restart delivers each callback exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from emulator.domain.forms import form_body
+from emulator.domain.records import CallbackRecord, PendingCallback
+from emulator.domain.signing import compute_signature
+from emulator.domain.urls import mask_url_password, scrub_password
+from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
+from emulator.services.callback_log import AttemptOutcome, CallbackLog
+from emulator.store import accounts, calls
+from emulator.store import callbacks as rows
+from emulator.store.db import Database
+
+__all__ = ["Delivery", "DeliverySettings"]
+
+logger = logging.getLogger("emulator.callbacks")
+
+RESPONSE_EXCERPT = 4096  # bytes of a receiver's answer the delivery log keeps
+CACHE_SIZE = 4096  # entries per look-up cache (call URLs, tokens): bounded memory
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    timeout_s: float = 15.0
+    retries: int = 0
+    backoff_ms: int = 1000
+    base_url: str | None = None  # for relative StatusCallbacks on calls without a URL
+    shutdown_grace_s: float = 10.0  # for deliveries in flight when the emulator stops
+
+
+class Delivery:
+    """Delivers committed callbacks, in order per session."""
+
+    def __init__(
+        self,
+        db: Database,
+        log: CallbackLog,
+        outgoing: Outgoing,
+        settings: DeliverySettings,
+    ) -> None:
+        self._db = db
+        self._log = log
+        self._outgoing = outgoing
+        self._settings = settings
+        self._queues: dict[str, deque[PendingCallback]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Neither a call's URL nor an account's token changes; only a reset removes them.
+        self._call_urls: dict[str, str | None] = {}
+        self._tokens: dict[str, str] = {}
+        self._closing = False
+        self._closing_event = asyncio.Event()
+        self._deadline = 0.0  # time.monotonic() by which deliveries in flight must be done
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        pending = rows.pending(self._db.conn)
+        for callback in pending:
+            self._add(callback)
+        if pending:
+            logger.info("resuming %d pending callback deliveries", len(pending))
+
+    def begin_shutdown(self, grace_s: float | None = None) -> None:
+        """The emulator is stopping (SIGTERM or SIGINT): answer long-polls now, start no new
+        delivery (what is pending stays pending, for the next start), and give deliveries in
+        flight ``grace_s`` (``shutdown_grace_s``) from now to finish and be recorded.
+        Safe to call more than once; only the first call counts."""
+        if self._closing:
+            return
+        self._closing = True
+        grace = self._settings.shutdown_grace_s if grace_s is None else grace_s
+        self._deadline = time.monotonic() + max(grace, 0.0)
+        self._closing_event.set()  # backoff waits end
+        self._log.close()  # long-polls answer
+        in_flight = sum(1 for task in self._tasks if not task.done())
+        if in_flight:
+            logger.info(
+                "stopping: %d callback deliveries in flight get up to %.1f s to finish",
+                in_flight,
+                grace,
+            )
+
+    @property
+    def deadline(self) -> float:
+        """``time.monotonic()`` by which work in flight must be done (after begin_shutdown)."""
+        return self._deadline
+
+    async def stop(self) -> None:
+        """Let deliveries in flight finish (until the grace period ends), cancel the rest
+        (they stay pending and are sent again at the next start), and write what the database
+        could not take yet."""
+        self.begin_shutdown()
+        tasks = {task for task in self._tasks if not task.done()}
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=max(self._deadline - time.monotonic(), 0))
+            if late:
+                logger.warning(
+                    "%d callback deliveries still in flight after the grace period were cut "
+                    "short: they stay pending and are sent again at the next start",
+                    len(late),
+                )
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+        await self._log.stop()
+
+    def forget(self, account_sid: str | None = None) -> None:
+        """Drop queued deliveries (all, or one account's): a reset wiped their rows."""
+        self._call_urls.clear()
+        self._tokens.clear()
+        for queue in self._queues.values():
+            kept = [p for p in queue if account_sid is not None and p.account_sid != account_sid]
+            queue.clear()
+            queue.extend(kept)
+        self._log.forget(account_sid)
+
+    # --- queueing ----------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        payment_sid: str,
+        account_sid: str,
+        call_sid: str,
+        event: str,
+        url: str,
+        params: Sequence[tuple[str, str]],
+        idempotency_token: str,
+        now_ms: int,
+    ) -> None:
+        """Write a callback row in the current transaction; deliver it once that commits."""
+        pending = rows.insert(
+            conn,
+            payment_sid=payment_sid,
+            account_sid=account_sid,
+            call_sid=call_sid,
+            event=event,
+            url=url,
+            params=params,
+            idempotency_token=idempotency_token,
+            now_ms=now_ms,
+        )
+        self._db.after_commit(lambda: self._add(pending))
+
+    async def redeliver(self, callback_id: int) -> CallbackRecord | None:
+        """Queue a callback again (after the ones pending for its session)."""
+        pending = await self._db.write(lambda conn: rows.reopen(conn, callback_id))
+        if pending is None:
+            return None
+        self._add(pending)
+        return self._log.find({"id": callback_id})[0]
+
+    def _add(self, pending: PendingCallback) -> None:
+        """Queue a committed callback; its session's deliveries run one at a time, in order.
+        Once stopping, nothing new starts: the row stays pending for the next start."""
+        if self._closing:
+            return
+        queue = self._queues.get(pending.payment_sid)
+        if queue is None:
+            queue = self._queues[pending.payment_sid] = deque()
+            queue.append(pending)
+            task = asyncio.get_running_loop().create_task(self._drain(pending.payment_sid))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            queue.append(pending)
+
+    async def _drain(self, payment_sid: str) -> None:
+        queue = self._queues[payment_sid]
+        try:
+            while queue and not self._closing:
+                pending = queue[0]
+                try:
+                    await self._deliver(pending)
+                except Exception:  # _deliver records every failure itself: this is a bug
+                    logger.exception("callback %d: delivery failed unexpectedly", pending.id)
+                if queue and queue[0] is pending:
+                    queue.popleft()
+        finally:
+            if self._queues.get(payment_sid) is queue:
+                del self._queues[payment_sid]
+
+    # --- delivery ----------------------------------------------------------------------------
+
+    async def _deliver(self, pending: PendingCallback) -> None:
+        """Attempt (and retry) one callback, recording every attempt."""
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._attempt(pending)
+            final = outcome.delivered or not outcome.retryable or attempt > self._settings.retries
+            self._log.record(pending, outcome, final)
+            if final or self._closing:
+                return  # not final and stopping: it stays pending, for the next start
+            backoff_s = self._settings.backoff_ms * 2 ** (attempt - 1) / 1000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing_event.wait(), backoff_s)
+            if self._closing:
+                return
+
+    async def _attempt(self, pending: PendingCallback) -> AttemptOutcome:
+        """One attempt; never raises (but for cancellation): whatever goes wrong is the
+        attempt's error."""
+        try:
+            return await self._try(pending)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("callback %d: delivery failed unexpectedly", pending.id, exc_info=True)
+            error = f"delivery failed: {type(exc).__name__}: {exc}"
+            shown = mask_url_password(pending.url)
+            return AttemptOutcome(shown, error=scrub_password(error, pending.url), retryable=False)
+
+    async def _try(self, pending: PendingCallback) -> AttemptOutcome:
+        url, problem = self._resolve(pending)
+        if url is None:
+            return AttemptOutcome(mask_url_password(pending.url), error=problem, retryable=False)
+        token = self._token(pending.account_sid)
+        if token is None:
+            error = f"account {pending.account_sid} no longer exists"
+            return AttemptOutcome(mask_url_password(url), error=error, retryable=False)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": USER_AGENT,
+            "I-Twilio-Idempotency-Token": pending.idempotency_token,
+            # Twilio signs the URL as it was set, credentials included
+            "X-Twilio-Signature": compute_signature(token, url, pending.params),
+        }
+        reply = await self._outgoing.send(
+            OutgoingRequest(
+                "POST",
+                url,
+                headers,
+                form_body(pending.params),
+                timeout_s=self._settings.timeout_s,
+            )
+        )
+        return _outcome(reply, url)
+
+    def _resolve(self, pending: PendingCallback) -> tuple[str | None, str | None]:
+        """The absolute URL to POST to, or None and why."""
+        if urlsplit(pending.url).scheme:
+            return pending.url, None
+        if pending.call_sid not in self._call_urls:
+            if len(self._call_urls) >= CACHE_SIZE:
+                self._call_urls.clear()
+            call = calls.get(self._db.conn, pending.call_sid)
+            self._call_urls[pending.call_sid] = call.url if call else None
+        base = self._call_urls[pending.call_sid] or self._settings.base_url
+        if not base:
+            shown = mask_url_password(pending.url)
+            return None, (
+                f"relative StatusCallback {shown!r} cannot be resolved: the call has no url"
+                " and no callback_base_url is set"
+            )
+        return urljoin(base, pending.url), None
+
+    def _token(self, account_sid: str) -> str | None:
+        token = self._tokens.get(account_sid)
+        if token is None:
+            token = accounts.auth_token(self._db.conn, account_sid)
+            if token is None:
+                return None
+            if len(self._tokens) >= CACHE_SIZE:
+                self._tokens.clear()
+            self._tokens[account_sid] = token
+        return token
+
+
+def _outcome(reply: Reply, url: str) -> AttemptOutcome:
+    """What a delivery attempt's reply is recorded as."""
+    if reply.refusal is not None:
+        return AttemptOutcome(reply.url, error=reply.refusal, retryable=False)
+    if reply.error is not None:
+        exc = reply.error
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return AttemptOutcome(
+            reply.url,
+            reply.headers,
+            error=scrub_password(reason, url),
+            duration_ms=reply.duration_ms,
+        )
+    status = reply.status_code
+    assert status is not None
+    failure = None if 200 <= status < 300 else f"HTTP {status}"
+    excerpt = reply.body[:RESPONSE_EXCERPT].decode("utf-8", "replace")
+    return AttemptOutcome(
+        reply.url, reply.headers, status, failure, reply.duration_ms, response=excerpt
+    )

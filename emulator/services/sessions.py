@@ -1,0 +1,90 @@
+"""Sessions as the services write and read them: where a session has got to, and the
+callback each step causes.
+
+Every service that moves a session on (the Payments requests, the caller, settlement) writes
+it through :meth:`Sessions.save`, which also sets the moment the caller's silence will end the
+prompt, and :meth:`Sessions.announce`, which writes the StatusCallback the step causes; both
+run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from functools import partial
+
+from emulator.domain import machine, payloads
+from emulator.domain.records import CallbackRecord, SessionRecord
+from emulator.ids import IdGenerator
+from emulator.services.callback_log import CallbackLog
+from emulator.services.deadlines import Deadlines
+from emulator.services.delivery import Delivery
+from emulator.store import sessions
+from emulator.store.db import Database
+
+__all__ = ["Sessions", "UnknownResource"]
+
+
+class UnknownResource(LookupError):
+    """The call, session or account a request names does not exist (or is another
+    account's)."""
+
+
+class Sessions:
+    def __init__(
+        self,
+        db: Database,
+        ids: IdGenerator,
+        delivery: Delivery,
+        log: CallbackLog,
+        deadlines: Deadlines,
+    ) -> None:
+        self._db = db
+        self._ids = ids
+        self._delivery = delivery
+        self._log = log
+        self.deadlines = deadlines
+
+    # --- writes (inside the caller's transaction) ----------------------------------------
+
+    def save(self, conn: sqlite3.Connection, record: SessionRecord, now: int) -> SessionRecord:
+        """Write where the session has got to, with the moment the caller's silence will end
+        the prompt (the session's Timeout from now, while an item is being captured); the
+        timer follows once the transaction commits."""
+        session = record.session
+        deadline = None
+        if session.state is machine.State.ACTIVE and session.capturing is not None:
+            deadline = now + record.request.timeout * 1000
+        record = replace(record, input_deadline_ms=deadline)
+        sessions.save(conn, record)
+        self._db.after_commit(partial(self.deadlines.set, record.sid, deadline))
+        return record
+
+    def announce(
+        self, conn: sqlite3.Connection, record: SessionRecord, event: machine.Event, now: int
+    ) -> None:
+        """Write the callback ``event`` causes; it is delivered once the commit is done.
+
+        It goes to the StatusCallback of the latest accepted request of the session: the
+        request that caused it, or for the caller's entries and hang-ups the last one before.
+        """
+        self._delivery.enqueue(
+            conn,
+            payment_sid=record.sid,
+            account_sid=record.account_sid,
+            call_sid=record.call_sid,
+            event=event.kind.value,
+            url=record.status_callback,
+            params=payloads.build(record, event),
+            idempotency_token=self._ids.token(),
+            now_ms=now,
+        )
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def get(self, payment_sid: str) -> SessionRecord | None:
+        return sessions.load(self._db.conn, payment_sid)
+
+    def history(self, payment_sid: str) -> list[CallbackRecord]:
+        """The session's events, as the callbacks they caused, in order."""
+        return self._log.find({"payment_sid": payment_sid})

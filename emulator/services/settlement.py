@@ -1,0 +1,251 @@
+"""Settlement: how a session's ``Status=complete`` ends, through its Pay Connector.
+
+A built-in connector answers at once (:mod:`emulator.domain.connectors`: magic numbers, or
+success). A Generic Pay Connector ends in two steps: ``Status=complete`` makes the session
+``processing`` (answered 202 at once), and the merchant's endpoint is called off the request
+path (:mod:`emulator.services.gpc_client`, through the one way out); its answer completes the
+session. The full card number, security code and bank account number it needs are held in
+memory only (:class:`~emulator.services.vault.Vault`), from the keying to the end of that
+request. A test can force what the next complete produces (:meth:`SettlementService.force_outcome`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
+
+from emulator.clock import Clock
+from emulator.domain import connectors, gpc, machine
+from emulator.domain.records import ForcedOutcome, SessionRecord
+from emulator.domain.vocabulary import ACH_DEBIT
+from emulator.errors import RequiredInformationIncomplete
+from emulator.ids import IdGenerator
+from emulator.outgoing.client import Outgoing
+from emulator.services import gpc_client
+from emulator.services.sessions import Sessions, UnknownResource
+from emulator.services.vault import SECRET_ITEMS, Vault
+from emulator.store import accounts, sessions
+from emulator.store import connectors as connector_store
+from emulator.store.db import Database
+
+__all__ = ["SessionOver", "SettlementService"]
+
+logger = logging.getLogger("emulator.payments")
+
+
+class SessionOver(Exception):
+    """A request for an active session found it no longer active."""
+
+
+class SettlementService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdGenerator,
+        sessions: Sessions,
+        vault: Vault,
+        outgoing: Outgoing,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._ids = ids
+        self._sessions = sessions
+        self._vault = vault
+        self._outgoing = outgoing
+        self._connector_tasks: set[asyncio.Task[None]] = set()
+
+    # --- Status=complete (inside the request's transaction) --------------------------------
+
+    def connector_of(self, conn: sqlite3.Connection, record: SessionRecord) -> connectors.Connector:
+        return (
+            connector_store.get(conn, record.account_sid, record.request.payment_connector)
+            or connectors.DEFAULT_CONNECTOR
+        )
+
+    def settler(
+        self, record: SessionRecord, connector: connectors.Connector
+    ) -> Callable[[machine.Session], machine.Settlement | None]:
+        """What ``Status=complete`` gets: the outcome a test forced, a built-in connector's
+        answer, a Generic Pay Connector's TEST mode refusal, or None (the endpoint answers
+        later: the session is processing)."""
+        charging = record.request.charge_amount is not None
+
+        def settle(session: machine.Session) -> machine.Settlement | None:
+            forced = record.forced_outcome
+            if forced is not None and forced.result != machine.Result.SUCCESS:
+                return machine.Settlement(
+                    machine.Result(forced.result),
+                    error=forced.payment_error,
+                    pay_error_code=forced.pay_error_code,
+                    connector_error=forced.connector_error,
+                )
+            if forced is not None or connector.generic is None:
+                return connectors.settle(
+                    record.request.payment_method,
+                    charging,
+                    record.request.token_type,
+                    None if forced is not None else session.gateway_outcome,
+                    self._ids.token,
+                )
+            missing = self._forgotten(record)
+            if missing:
+                raise RequiredInformationIncomplete(
+                    "Pay: Required payment information incomplete: capture "
+                    + ", ".join(missing)
+                    + " again (the emulator no longer holds what was keyed: it restarted,"
+                    " or the connector changed since)"
+                )
+            return gpc.refusal_in_test_mode(connector.generic, self._payment_data(record))
+
+        return settle
+
+    def start_connector_request(
+        self, record: SessionRecord, connector: connectors.Connector
+    ) -> None:
+        """Once the transaction commits, call the Generic Pay Connector's endpoint."""
+        assert connector.generic is not None
+        generic, data = connector.generic, self._payment_data(record)
+
+        def start() -> None:
+            task = asyncio.get_running_loop().create_task(
+                self._connector_request(record, generic, data)
+            )
+            self._connector_tasks.add(task)
+            task.add_done_callback(self._connector_tasks.discard)
+
+        self._db.after_commit(start)
+
+    def _forgotten(self, record: SessionRecord) -> list[str]:
+        """The secret items a Generic Pay Connector needs whose digits are not in memory."""
+        held = self._vault.get(record.sid)
+        return [
+            item
+            for item in SECRET_ITEMS
+            if item in record.session.config.items() and item not in held
+        ]
+
+    def _payment_data(self, record: SessionRecord) -> gpc.PaymentData:
+        """What the merchant's endpoint gets: the held digits, and the rest as captured."""
+        held = self._vault.get(record.sid)
+        captured = record.session.captured
+        request = record.request
+
+        def clear(item: str) -> str | None:
+            value = captured.get(item)
+            return value.value if value is not None else None
+
+        card = request.payment_method != ACH_DEBIT
+        return gpc.PaymentData(
+            charging=request.charge_amount is not None,
+            payment_method=request.payment_method,  # type: ignore[arg-type]
+            card_number=held.get("payment-card-number") if card else None,
+            security_code=held.get("security-code") if card else None,
+            expiration_date=clear("expiration-date") if card else None,
+            postal_code=clear("postal-code") if card else None,
+            routing_number=None if card else clear("bank-routing-number"),
+            account_number=None if card else held.get("bank-account-number"),
+            amount=str(request.charge_amount) if request.charge_amount is not None else None,
+            currency=request.currency,
+            description=request.description or None,
+            parameters=dict(request.parameter or {}),
+        )
+
+    # --- the Generic Pay Connector's request -----------------------------------------------
+
+    async def _connector_request(
+        self, record: SessionRecord, connector: gpc.GenericConnector, data: gpc.PaymentData
+    ) -> None:
+        """POST the payment to the merchant's endpoint (retries and all), record every attempt,
+        then complete the session with what it answered."""
+        sid, account_sid = record.sid, record.account_sid
+
+        async def recorded(attempt: gpc.ConnectorAttempt) -> None:
+            await self._db.write(
+                lambda conn: connector_store.insert_attempt(conn, sid, account_sid, attempt)
+            )
+
+        try:
+            settlement = await gpc_client.run(
+                connector,
+                data,
+                now_ms=self._clock.now_ms,
+                on_attempt=recorded,
+                outgoing=self._outgoing,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a wiped session (its attempts cannot be recorded), or worse
+            logger.exception("the connector request of %s failed", sid)
+            settlement = gpc.no_answer_settlement(data.charging)
+        finally:
+            self._vault.drop(sid)
+        await self._settle(sid, settlement)
+
+    async def _settle(self, payment_sid: str, settlement: machine.Settlement) -> None:
+        def unit(conn: sqlite3.Connection) -> None:
+            now = self._clock.now_ms()
+            record = sessions.load(conn, payment_sid)
+            if record is None or record.session.state is not machine.State.PROCESSING:
+                return  # wiped by a reset meanwhile
+            session, event = machine.settle(record.session, settlement)
+            record = self._sessions.save(
+                conn, replace(record, session=session, updated_at_ms=now), now
+            )
+            self._sessions.announce(conn, record, event, now)
+
+        await self._db.write(unit)
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    async def resume(self) -> None:
+        """After a restart: a session that was waiting for a Generic Pay Connector, whose
+        request was cut short and whose digits are gone, ends as if the endpoint never
+        answered."""
+        conn = self._db.conn
+        for sid in sessions.processing(conn):
+            record = sessions.load(conn, sid)
+            if record is not None:
+                charging = record.request.charge_amount is not None
+                await self._settle(sid, gpc.no_answer_settlement(charging))
+
+    async def stop(self) -> None:
+        tasks = list(self._connector_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- what a test can ask for, and what it can read --------------------------------------
+
+    async def force_outcome(self, payment_sid: str, outcome: ForcedOutcome) -> SessionRecord:
+        """Decide what the session's next ``Status=complete`` produces, whatever the card.
+        Raises :class:`UnknownResource`, or :class:`SessionOver` for a session that ended."""
+
+        def unit(conn: sqlite3.Connection) -> SessionRecord:
+            record = sessions.load(conn, payment_sid)
+            if record is None:
+                raise UnknownResource(f"payment session {payment_sid} does not exist")
+            if record.session.state is not machine.State.ACTIVE:
+                raise SessionOver(f"payment session {payment_sid} is {record.session.state}")
+            record = replace(record, forced_outcome=outcome)
+            sessions.save(conn, record)
+            return record
+
+        return await self._db.write(unit)
+
+    async def put_connector(self, account_sid: str, connector: connectors.Connector) -> None:
+        """Install a connector on the account (replacing one of the same name)."""
+
+        def unit(conn: sqlite3.Connection) -> None:
+            if accounts.get(conn, account_sid) is None:
+                raise UnknownResource(f"account {account_sid} does not exist")
+            connector_store.put(conn, account_sid, connector)
+
+        await self._db.write(unit)
+
+    def connector_requests(self, payment_sid: str) -> list[gpc.ConnectorAttempt]:
+        """The requests made to the session's Generic Pay Connector, in order."""
+        return connector_store.attempts_of(self._db.conn, payment_sid)
