@@ -75,6 +75,7 @@ PLACES: dict[str, str] = {
     "emulator.serving": "shell",
     "emulator.http_limits": "shell",
     "emulator.testing": "shell",
+    "emulator.testing.*": "shell",
     "emulator.pytest_plugin": "shell",
 }
 """Every module's floor (the first pattern that matches, in this order)."""
