@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import random
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,7 @@ from emulator.control.guard import ControlGuard
 from emulator.control.middleware import BumpAfterControlWrites
 from emulator.control.routes import router as control_router
 from emulator.deps import STATE_NAMES
+from emulator.domain.hostnames import HostNames, Origins
 from emulator.domain.scripts import CallerDefaults, CallerScripts
 from emulator.errors import TwilioError
 from emulator.ids import IdGenerator
@@ -177,6 +179,7 @@ class Emulator:
         which ``stop`` waits for. Safe to call more than once."""
         self.changes.close()  # open event streams end: the shutdown does not wait for them
         self.delivery.begin_shutdown(self.settings.shutdown_grace_s)
+        self.settlement.begin_shutdown(self.settings.shutdown_grace_s)
 
     async def stop(self) -> None:
         """The lifespan's shutdown: background work stops, deliveries in flight finish
@@ -187,7 +190,7 @@ class Emulator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.caller.stop()
-        await self.settlement.stop()
+        await self.settlement.stop()  # merchants' answers first: their callbacks are queued
         await self.delivery.stop()
         await self.outgoing.aclose()
         self.db.close()
@@ -267,6 +270,11 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
         journal=emulator.journal,
         faults=emulator.faults,
         max_form_fields=emulator.settings.max_form_fields,
+        hosts=HostNames(
+            [*emulator.settings.tls_names, *emulator.settings.allowed_hosts, socket.gethostname()],
+            single_label=True,
+        ),
+        origins=Origins(emulator.settings.cors_origins),
     )
     settings = emulator.settings
     guarded = ControlGuard(

@@ -24,6 +24,7 @@ __all__ = [
     "ConnectorTokenTypeUnsupported",
     "ConnectorUnknown",
     "DatabaseFull",
+    "Forbidden",
     "HttpBadRequest",
     "HttpBodyTooLarge",
     "HttpHeadersTooLarge",
@@ -114,6 +115,13 @@ class AuthenticationFailed(TwilioError):
                 "status": self.status,
             }
         ).encode()
+
+
+class Forbidden(TwilioError):
+    """Twilio's "Forbidden" (20403, in its error dictionary): here, a browser's request the
+    emulator refuses for safety (a foreign ``Host``, a cross-site page)."""
+
+    code, status, message = 20403, 403, "Forbidden"
 
 
 class MethodNotAllowed(TwilioError):

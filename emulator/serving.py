@@ -94,6 +94,9 @@ def run(settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
+    # Nothing the emulator sends may reach where it listens (a StatusCallback at its own
+    # control plane would run it): the one way out learns the listening addresses.
+    app.emulator.outgoing.serving([sock.getsockname()[:2] for sock in sockets])
     # Requests allocate many short-lived objects and almost no cycles: collect the young
     # generation less often, and the old ones rarely (p99 latency under load: 63 -> 20 ms).
     gc.set_threshold(100_000, 50, 100)

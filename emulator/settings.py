@@ -34,6 +34,7 @@ from emulator.domain.cards import (
 from emulator.domain.vocabulary import AUTO, CallerMode
 
 __all__ = [
+    "DEFAULT_CORS_ORIGINS",
     "DEFAULT_FIXTURES",
     "DEFAULT_TLS_NAMES",
     "DEFAULT_TLS_PORT",
@@ -48,6 +49,11 @@ __all__ = [
 DEFAULT_FIXTURES = "default"
 DEFAULT_TLS_NAMES = ("api.twilio.com", "localhost", "127.0.0.1", "::1")
 DEFAULT_TLS_PORT = 8443
+DEFAULT_CORS_ORIGINS = tuple(
+    f"{scheme}://{host}:*"
+    for host in ("localhost", "127.0.0.1", "[::1]")
+    for scheme in ("http", "https")
+)
 
 
 @dataclass(frozen=True)
@@ -258,8 +264,16 @@ class Settings(BaseSettings):
     )
     allowed_hosts: Annotated[CommaSeparated, Metavar("NAME")] = Field(
         default_factory=list,
-        description="Extra names the `Host` header of a control-plane request may carry (IP "
-        "literals, `localhost`, the machine's host name and the `tls_names` always may).",
+        description="Extra names the `Host` header of a request may carry (IP literals, "
+        "`localhost`, the machine's host name and the `tls_names` always may; on the Twilio "
+        "paths also any single-label name, such as a compose service).",
+    )
+    cors_origins: Annotated[CommaSeparated, Metavar("ORIGIN")] = Field(
+        default_factory=lambda: list(DEFAULT_CORS_ORIGINS),
+        description="Origins whose browser pages may call the Twilio paths across sites "
+        "(`Sec-Fetch-Site: cross-site`); a port of `*` matches any port, and `*` alone any "
+        "origin (api.twilio.com's answer). Requests without `Sec-Fetch-Site` (SDKs) are not "
+        "affected.",
     )
 
     @property

@@ -88,17 +88,22 @@ def test_own_names_are_allowed(guarded: EmulatorServer, host: str) -> None:
     assert response.status_code == 200
 
 
-def test_twilio_paths_are_not_gated(guarded: EmulatorServer) -> None:
+def test_twilio_paths_are_not_gated_by_origin_but_refuse_foreign_names(
+    guarded: EmulatorServer,
+) -> None:
+    """An SDK's request (no Sec-Fetch-Site) is answered whatever its Origin, under a compose
+    service's single-label name too; a dotted name the emulator does not answer to is a DNS
+    rebinding page's, refused in Twilio's shape."""
     account = guarded.control.create_account()
-    response = httpx.get(
-        f"{guarded.base_url}/2010-04-01/Accounts/{account.account_sid}/X.json",
-        headers={
-            "Host": "api.example",
-            "Origin": "null",
-            **basic(account.account_sid, account.auth_token),
-        },
-    )
-    assert response.status_code == 404
+    url = f"{guarded.base_url}/2010-04-01/Accounts/{account.account_sid}/X.json"
+    credentials = basic(account.account_sid, account.auth_token)
+    for host in ("emulator:8080", "api.twilio.com", "localhost"):
+        response = httpx.get(url, headers={"Host": host, "Origin": "null", **credentials})
+        assert response.status_code == 404, host
+    refused = httpx.get(url, headers={"Host": "api.example", **credentials})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == 20403
+    assert "'api.example' is not a name this emulator answers to" in refused.json()["message"]
 
 
 @pytest.fixture(scope="module")

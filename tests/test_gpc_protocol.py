@@ -173,10 +173,15 @@ def test_connector_refuses_nonsense(fields: dict[str, Any]) -> None:
         connector(**fields)
 
 
-def test_scrub_masks_runs_of_their_own() -> None:
+def test_scrub_masks_the_secrets_and_any_card_number() -> None:
+    """The session's own digits where they stand alone; any card number (Luhn-valid run of 12
+    to 19 digits), inside a longer run or spaced, whatever it is."""
     text = "card 4111111111111111, cvv 737, acct 123456789; 97370 x41111111111111112"
     assert gpc.scrub(text, CARD_CHARGE) == (
-        "card xxxxxxxxxxxx1111, cvv xxx, acct 123456789; 97370 x41111111111111112"
+        "card xxxxxxxxxxxx1111, cvv xxx, acct 123456789; 97370 xxxxxxxxxxxxxx1112"
+    )
+    assert gpc.scrub("declined: 4111 1111 1111 1111", CARD_CHARGE) == (
+        "declined: xxxx xxxx xxxx 1111"
     )
     assert gpc.scrub("acct 123456789", ACH_CHARGE) == "acct *******89"
 

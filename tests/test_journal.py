@@ -192,15 +192,18 @@ def test_no_secret_or_authorization_header_in_the_journal(
     [
         ("card 4111111111111111", "card xxxxxxxxxxxx1111"),
         ("4111111111111111", "xxxxxxxxxxxx1111"),
-        ("123456789012", "xxxxxxxx9012"),  # 12 digits: masked
-        ("12345678901", "12345678901"),  # 11 digits: kept
-        ("a 5555555555554444 b 000123456789 c", "a xxxxxxxxxxxx4444 b xxxxxxxx6789 c"),
+        ("1234567890128", "xxxxxxxxx0128"),  # 13 digits passing the Luhn check: masked
+        ("123456789012", "123456789012"),  # no card number: an invoice number is kept
+        ("12345678901", "12345678901"),
+        ("a 5555555555554444 b 000123456789 c", "a xxxxxxxxxxxx4444 b 000123456789 c"),
         ("4111 1111 1111 1111", "xxxx xxxx xxxx 1111"),  # spaces between the digits
         ("4111-1111-1111-1111", "xxxx-xxxx-xxxx-1111"),  # or dashes
+        ("4111.1111.1111.1111", "xxxx.xxxx.xxxx.1111"),  # or dots
+        ("ref 00004111111111111111000", "ref 0xxxxxxxxxxxxxxxxxx1000"),  # inside a longer run
         ("order 42", "order 42"),
     ],
 )
-def test_long_digit_runs_are_masked(
+def test_card_numbers_are_masked_in_the_journal(
     server: EmulatorServer, account: Account, api: PaymentsApi, value: str, masked: str
 ) -> None:
     call_sid = new_call_sid()

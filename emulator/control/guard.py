@@ -3,9 +3,13 @@
 Every request that is not for the Twilio paths (``/_emulator/...``, the inspector, ``/``)
 passes here first:
 
-* its ``Host`` must be a name the emulator answers to (an IP literal, ``localhost``, the
-  machine's host name, the TLS certificate names, the ``allowed_hosts`` setting): a DNS
-  rebinding attack reaches the emulator under a foreign name, and is refused;
+* its ``Host`` must be a name the emulator answers to (:mod:`emulator.domain.hostnames`: an
+  IP literal, ``localhost``, the machine's host name, the TLS certificate names, the
+  ``allowed_hosts`` setting): a DNS rebinding attack reaches the emulator under a foreign
+  name, and is refused;
+* a request carrying ``I-Twilio-Idempotency-Token`` is refused: only the emulator's own
+  webhooks send it, and one of them pointed at the control plane must not drive it (the one
+  way out already refuses the emulator's own addresses; this is the second wall);
 * a browser's cross-site request is refused: an ``Origin`` other than the emulator's own
   (``null`` included), or ``Sec-Fetch-Site: cross-site`` (except a plain link followed to a
   page: a GET navigation, which cannot change anything);
@@ -19,7 +23,6 @@ Refusals are 403 (401 for a missing or wrong token) with a short JSON reason.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import socket
 from collections.abc import Iterable
@@ -28,10 +31,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator.domain.hostnames import HostNames
+from emulator.paths import HEALTH_PATH
+
 __all__ = ["TOKEN_COOKIE", "ControlGuard"]
 
 TOKEN_COOKIE = "emulator_control_token"
-HEALTH_PATH = "/_emulator/health"
 _SAFE_METHODS = ("GET", "HEAD")
 
 
@@ -41,17 +46,24 @@ class ControlGuard:
     def __init__(self, app: ASGIApp, token: str | None, names: Iterable[str]) -> None:
         self._app = app
         self._token = token.encode() if token else None
-        self._names = {name.lower().rstrip(".") for name in names}
-        self._names.update({"localhost", socket.gethostname().lower()})
+        self._names = HostNames([*names, socket.gethostname()])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        if sum(1 for name, _ in scope["headers"] if name == b"host") > 1:
+            await _refuse(send, 400, "the request has more than one Host header")
+            return
         headers = dict(scope["headers"])
         host = headers.get(b"host", b"").decode("latin-1")
-        if host and not self._known_host(host):
+        if host and not self._names.known(host):
             await _refuse(send, 403, f"Host {host[:100]!r} is not a name this emulator answers to")
+            return
+        if b"i-twilio-idempotency-token" in headers:
+            # Only the emulator's own webhooks send it: one that reached the control plane
+            # (a StatusCallback at /_emulator/reset, say) is refused, whatever else it carries.
+            await _refuse(send, 403, "a webhook of the emulator's own may not drive it")
             return
         method: str = scope["method"]
         origin = headers.get(b"origin")
@@ -76,17 +88,6 @@ class ControlGuard:
                 return
         await self._app(scope, receive, send)
 
-    def _known_host(self, host: str) -> bool:
-        name = _hostname(host)
-        if name is None:
-            return False
-        try:
-            ipaddress.ip_address(name)
-            return True
-        except ValueError:
-            pass
-        return name in self._names or name.endswith(".localhost")
-
     def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         assert self._token is not None
         authorization = headers.get(b"authorization", b"")
@@ -100,17 +101,6 @@ class ControlGuard:
             return False
         morsel = cookie.get(TOKEN_COOKIE)
         return morsel is not None and hmac.compare_digest(morsel.value.encode(), self._token)
-
-
-def _hostname(host: str) -> str | None:
-    """The name in a Host header (``name:port``, ``[v6]:port``), lower-cased."""
-    try:
-        parsed = urlsplit("//" + host)
-        name = parsed.hostname
-        parsed.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return None
-    return name.rstrip(".") if name else None
 
 
 def _same_origin(origin: str, host: str) -> bool:

@@ -15,7 +15,6 @@ Pure functions only (no I/O, no clock): anything that depends on the date takes 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
@@ -42,7 +41,6 @@ __all__ = [
     "luhn_valid",
     "mask_bank_account",
     "mask_card_number",
-    "mask_digit_runs",
     "mask_security_code",
     "postal_code_valid",
     "security_code_valid",
@@ -213,29 +211,6 @@ def mask_security_code(code: str) -> str:
 def mask_bank_account(number: str) -> str:
     """``*`` for all but the last 2 digits; 2 digits or fewer are all ``*``."""
     return _mask_keeping_tail(number, "*", _BANK_VISIBLE)
-
-
-# Runs of 12 or more digits, single spaces or dashes between them allowed (a card or bank
-# account number someone put where it should not be, e.g. a Description), keep only their
-# last four digits.
-_LONG_DIGITS = re.compile(r"[0-9](?:[ -]?[0-9]){11,}")
-
-
-def mask_digit_runs(value: str) -> str:
-    """``value`` with every card-like run of digits masked (all but its last four ``x``)."""
-    if _LONG_DIGITS.search(value) is None:
-        return value
-    return _LONG_DIGITS.sub(_mask_run, value)
-
-
-def _mask_run(match: re.Match[str]) -> str:
-    text = match.group()
-    keep = len(text)
-    for _ in range(4):  # the position of the fourth digit from the end
-        keep -= 1
-        while not text[keep].isdigit():
-            keep -= 1
-    return "".join("x" if c.isdigit() else c for c in text[:keep]) + text[keep:]
 
 
 def card_outcome(number: str) -> str:

@@ -23,6 +23,7 @@ from typing import Final, Literal, get_args
 
 from emulator.domain import cards
 from emulator.domain.machine import Result, Settlement
+from emulator.domain.masking import mask_card_numbers
 from emulator.domain.vocabulary import ACH_DEBIT, PaymentMethod
 
 __all__ = [
@@ -219,7 +220,8 @@ def masked(body: Mapping[str, object]) -> dict[str, object]:
 
 def scrub(text: str, data: PaymentData) -> str:
     """``text`` with the card number, security code and bank account number masked wherever
-    one appears as a run of digits of its own (an endpoint that echoes them back)."""
+    one appears as a run of digits of its own (an endpoint that echoes them back), and any
+    other card number in it too (spaced, dashed, inside a longer run: :mod:`masking`)."""
     for secret, mask in (
         (data.card_number, cards.mask_card_number),
         (data.account_number, cards.mask_bank_account),
@@ -227,7 +229,7 @@ def scrub(text: str, data: PaymentData) -> str:
     ):
         if secret and secret in text:
             text = re.sub(rf"(?<![0-9]){re.escape(secret)}(?![0-9])", mask(secret), text)
-    return text
+    return mask_card_numbers(text)
 
 
 # --- TEST mode --------------------------------------------------------------------------------

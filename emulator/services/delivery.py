@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from emulator.domain.forms import form_body
+from emulator.domain.masking import mask_card_numbers
 from emulator.domain.records import CallbackRecord, PendingCallback
 from emulator.domain.signing import compute_signature
 from emulator.domain.urls import mask_url_password, scrub_password
@@ -318,7 +319,7 @@ def _outcome(reply: Reply, url: str) -> AttemptOutcome:
     status = reply.status_code
     assert status is not None
     failure = None if 200 <= status < 300 else f"HTTP {status}"
-    excerpt = reply.body[:RESPONSE_EXCERPT].decode("utf-8", "replace")
+    excerpt = mask_card_numbers(reply.body[:RESPONSE_EXCERPT].decode("utf-8", "replace"))
     return AttemptOutcome(
         reply.url, reply.headers, status, failure, reply.duration_ms, response=excerpt
     )

@@ -15,6 +15,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from emulator.domain.masking import mask_card_numbers
+
 __all__ = ["Action", "FaultRule", "Faults"]
 
 Action = Literal["error", "delay", "drop"]
@@ -38,6 +40,8 @@ class FaultRule:
 
     def __post_init__(self) -> None:
         self._pattern = re.compile(self.path) if self.path else None
+        if self.message is not None:  # shown in answers and the inspector: never a card number
+            self.message = mask_card_numbers(self.message)
 
     def matches(self, method: str, path: str, account_sid: str | None) -> bool:
         if self.times is not None and self.fired >= self.times:

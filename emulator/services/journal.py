@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from emulator.domain.cards import mask_digit_runs
+from emulator.domain.masking import mask_card_numbers
 from emulator.domain.urls import mask_url_password
 
 __all__ = ["Journal", "JournalEntry", "bounded", "journal_params", "masked"]
@@ -28,7 +28,7 @@ def bounded(text: str, limit: int = MAX_VALUE) -> str:
 def masked(value: str) -> str:
     """A value as the journal and the inspector show it: card-like digit runs and the
     password of a URL masked."""
-    return mask_url_password(mask_digit_runs(value))
+    return mask_url_password(mask_card_numbers(value))
 
 
 def _valid_text(text: str) -> str:

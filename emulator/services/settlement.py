@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -25,6 +26,7 @@ from emulator.errors import RequiredInformationIncomplete
 from emulator.ids import IdGenerator
 from emulator.outgoing.client import Outgoing
 from emulator.services import gpc_client
+from emulator.services.held_writes import HeldWrites
 from emulator.services.sessions import Sessions, UnknownResource
 from emulator.services.vault import SECRET_ITEMS, Vault
 from emulator.store import accounts, sessions
@@ -57,6 +59,10 @@ class SettlementService:
         self._vault = vault
         self._outgoing = outgoing
         self._connector_tasks: set[asyncio.Task[None]] = set()
+        # A merchant's answer is never lost while the process lives: what a full disk refuses
+        # (attempt records, the settlement and its callback) is held and written later.
+        self._held = HeldWrites(db, "connector answers")
+        self._deadline: float | None = None  # time.monotonic() by which requests must end
 
     # --- Status=complete (inside the request's transaction) --------------------------------
 
@@ -164,7 +170,7 @@ class SettlementService:
         sid, account_sid = record.sid, record.account_sid
 
         async def recorded(attempt: gpc.ConnectorAttempt) -> None:
-            await self._db.write(
+            await self._held.write(
                 lambda conn: connector_store.insert_attempt(conn, sid, account_sid, attempt)
             )
 
@@ -197,7 +203,7 @@ class SettlementService:
             )
             self._sessions.announce(conn, record, event, now)
 
-        await self._db.write(unit)
+        await self._held.write(unit)
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -212,11 +218,36 @@ class SettlementService:
                 charging = record.request.charge_amount is not None
                 await self._settle(sid, gpc.no_answer_settlement(charging))
 
+    def begin_shutdown(self, grace_s: float) -> None:
+        """SIGTERM: connector requests in flight get ``grace_s`` from now to finish and be
+        written (their sessions then end as the merchant answered)."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + max(grace_s, 0.0)
+            if self._connector_tasks:
+                logger.info(
+                    "stopping: %d connector requests in flight get up to %.1f s to finish",
+                    len(self._connector_tasks),
+                    grace_s,
+                )
+
     async def stop(self) -> None:
-        tasks = list(self._connector_tasks)
+        """Wait for the connector requests in flight until the grace period ends, cancel the
+        rest (their sessions end as "no answer" at the next start), and write what a full
+        disk held, if it can now."""
+        tasks = {task for task in self._connector_tasks if not task.done()}
+        if tasks and self._deadline is not None:
+            _, tasks = await asyncio.wait(tasks, timeout=max(self._deadline - time.monotonic(), 0))
+            if tasks:
+                logger.warning(
+                    "%d connector requests still in flight after the grace period were cut "
+                    "short: their sessions end as if the endpoint never answered, at the next "
+                    "start",
+                    len(tasks),
+                )
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._held.stop()
 
     # --- what a test can ask for, and what it can read --------------------------------------
 

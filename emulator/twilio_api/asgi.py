@@ -23,9 +23,12 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 
 from emulator.clock import Clock, format_iso_ms
+from emulator.domain.hostnames import HostNames, Origins
 from emulator.domain.records import Answer
 from emulator.errors import (
     AuthenticationFailed,
+    Forbidden,
+    HttpBadRequest,
     InternalServerError,
     MethodNotAllowed,
     ResourceNotFound,
@@ -48,6 +51,7 @@ logger = logging.getLogger("emulator.api")
 CLOSE_CONNECTION = "emulator.close_connection"
 
 ALLOWED_METHODS = b"POST, OPTIONS"  # the Payments resources' (405 answers list them)
+HOST_CACHE_SIZE = 1024  # Host headers judged, kept: most clients send one or two
 
 _ACCOUNT_IN_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:/|\.json$|$)")
 
@@ -98,8 +102,13 @@ class TwilioApi:
         journal: Journal,
         faults: Faults,
         max_form_fields: int = 256,
+        hosts: HostNames | None = None,
+        origins: Origins | None = None,
     ):
         self._max_form_fields = max_form_fields
+        self._hosts = hosts
+        self._origins = origins if origins is not None else Origins(["*"])
+        self._known_hosts: dict[bytes, bool] = {}
         self._routes = list(routes)
         self._auth = auth
         self._ids = ids
@@ -112,9 +121,28 @@ class TwilioApi:
             self._ids.request_id(), scope["method"], scope["path"], time.perf_counter()
         )
         authorization: bytes | None = None
+        host = origin = fetch_site = None
+        hosts = 0
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
+            elif name == b"host":
+                host = value
+                hosts += 1
+            elif name == b"sec-fetch-site":
+                fetch_site = value
+            elif name == b"origin":
+                origin = value
+        refusal = (
+            self._refusal(host, fetch_site, origin)
+            if hosts < 2
+            else HttpBadRequest("Bad Request: the request has more than one Host header")
+        )
+        if refusal is not None:
+            body = refusal.body()
+            await _send(send, refusal.status, response_headers(exchange.request_id, body), body)
+            self._record(exchange, refusal.status, body)
+            return
         if exchange.method == "OPTIONS":
             headers = response_headers(exchange.request_id, None)
             await _send(send, 200, headers, b"")
@@ -141,6 +169,30 @@ class TwilioApi:
         headers.extend(extra)
         await _send(send, status, headers, body)
         self._record(exchange, status, body)
+
+    def _refusal(
+        self, host: bytes | None, fetch_site: bytes | None, origin: bytes | None
+    ) -> TwilioError | None:
+        """Why a browser's request is refused before anything else (no relay for web pages):
+        a ``Host`` the emulator does not answer to (DNS rebinding), or a cross-site request
+        from an origin not in ``cors_origins``. SDKs send neither problem."""
+        if host is not None and self._hosts is not None:
+            known = self._known_hosts.get(host)
+            if known is None:
+                if len(self._known_hosts) >= HOST_CACHE_SIZE:
+                    self._known_hosts.clear()
+                known = self._known_hosts[host] = self._hosts.known(host.decode("latin-1"))
+            if not known:
+                shown = host.decode("latin-1")[:100]
+                return Forbidden(f"Host {shown!r} is not a name this emulator answers to")
+        if fetch_site == b"cross-site" and not self._origins.allows(
+            origin.decode("latin-1") if origin is not None else None
+        ):
+            shown = origin.decode("latin-1")[:100] if origin is not None else "(none)"
+            return Forbidden(
+                f"cross-site requests from origin {shown!r} are refused: it is not in cors_origins"
+            )
+        return None
 
     async def _dispatch(
         self, exchange: _Exchange, receive: Receive, authorization: bytes | None

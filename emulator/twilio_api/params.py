@@ -12,13 +12,15 @@ import functools
 import ipaddress
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import idna
 
-from emulator.domain.cards import KNOWN_CARD_BRANDS, mask_digit_runs
+from emulator.domain.cards import KNOWN_CARD_BRANDS
+from emulator.domain.masking import mask_card_numbers
 from emulator.domain.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
 from emulator.domain.records import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
 from emulator.domain.vocabulary import (
@@ -184,6 +186,10 @@ def _valid_host(host: str) -> bool:
     if re.fullmatch(r"[0-9.]+", host):  # looks like IPv4 but is not one (256.1.1.1)
         return False
     if not host.isascii():
+        # IDNA's mapping silently drops invisible characters (a zero-width space, a soft
+        # hyphen): a host holding one is not the host it looks like, so it is refused.
+        if any(unicodedata.category(char)[0] in "CZ" for char in host):
+            return False
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
         except idna.IDNAError:
@@ -214,7 +220,7 @@ def _parameter(form: Form) -> dict[str, Any] | None:
     if any(isinstance(v, dict | list) for v in parsed.values()):
         raise _invalid("Parameter", value, "is not a single-level JSON object")
     return {
-        mask_digit_runs(key): mask_digit_runs(v) if isinstance(v, str) else v
+        mask_card_numbers(key): mask_card_numbers(v) if isinstance(v, str) else v
         for key, v in parsed.items()
     }
 
@@ -290,7 +296,7 @@ def parse_create(form: Form) -> CreatePayment:
         bank_account_type=bank_account_type if payment_method == ACH_DEBIT else None,
         charge_amount=charge_amount,
         currency=currency,
-        description=mask_digit_runs(_get(form, "Description") or ""),
+        description=mask_card_numbers(_get(form, "Description") or ""),
         input=_enum(form, "Input", INPUTS, "dtmf"),
         min_postal_code_length=_integer(form, "MinPostalCodeLength", 1, MAX_MIN_POSTAL_CODE_LENGTH),
         parameter=parameter,
