@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import os
 import re
 import shutil
@@ -53,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulator.testing import Account, EmulatorServer  # noqa: E402
+from tests import tmpfs  # noqa: E402
 
 CARD_ITEMS = ["payment-card-number", "expiration-date", "security-code", "postal-code"]
 
@@ -505,66 +505,17 @@ def scenario_sigterm(args: argparse.Namespace) -> None:
 
 def scenario_diskfull(args: argparse.Namespace) -> None:
     print("\n## A full disk (database on an 8 MiB tmpfs), then space again; a restart")
-    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"):
-        print("- skipped: needs root, unshare and nsenter")
+    reason = tmpfs.unavailable()
+    if reason is not None:
+        print(f"- skipped: {reason}")
         return
     with tempfile.TemporaryDirectory() as scratch:
         mountpoint = Path(scratch) / "small"
-        mountpoint.mkdir()
-        holder = subprocess.Popen(
-            [
-                "unshare",
-                "-m",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                'mount -t tmpfs -o size=8m tmpfs "$1" && echo mounted && exec sleep 600',
-                "sh",
-                str(mountpoint),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-        )
         try:
-            assert holder.stdout is not None
-            if holder.stdout.readline() != b"mounted\n":
-                print("- skipped: cannot mount a tmpfs here")
-                return
-            _disk_full_run(holder.pid, mountpoint, Path(scratch))
-        finally:
-            holder.kill()
-            holder.wait()
-            if holder.stdout is not None:
-                holder.stdout.close()
-
-
-class _Namespaced(EmulatorServer):
-    holder = 0
-
-    def command(self) -> list[str]:
-        return ["nsenter", "-t", str(self.holder), "-m", "--", *super().command()]
-
-
-_PIN = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1]); conn.execute("BEGIN")
-conn.execute("SELECT count(*) FROM callbacks").fetchone()
-print("pinned", flush=True); sys.stdin.readline(); conn.rollback()
-"""
-
-
-def _count_in(holder: int, database: Path, sql: str) -> int:
-    """A count read by a process inside the namespace (SQLite resolves /proc/PID/root like
-    any symbolic link: the bench cannot open the database through it)."""
-    code = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])"
-    done = subprocess.run(
-        ["nsenter", "-t", str(holder), "-m", "--", sys.executable, "-c", code, str(database), sql],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(done.stdout)
+            with tmpfs.small_filesystem(mountpoint) as holder:
+                _disk_full_run(holder, mountpoint, Path(scratch))
+        except tmpfs.Unavailable as exc:
+            print(f"- skipped: {exc}")
 
 
 def _disk_full_run(holder: int, mountpoint: Path, scratch: Path) -> None:
@@ -577,7 +528,8 @@ def _disk_full_run(holder: int, mountpoint: Path, scratch: Path) -> None:
         return await answer_204(reader, writer, head)
 
     inside = Path(f"/proc/{holder}/root") / mountpoint.relative_to("/")
-    server = _Namespaced(
+    server = tmpfs.NamespacedServer(
+        holder,
         "--caller",
         "manual",
         "--log-level",
@@ -586,38 +538,15 @@ def _disk_full_run(holder: int, mountpoint: Path, scratch: Path) -> None:
         log_file=scratch / "log",
         clean_env=True,
     )
-    server.holder = holder
     statuses: Counter[int] = Counter()
     with Receiver(gated) as receiver, server:
         account = server.control.create_account()
         made = sessions_for(server, account, 7, receiver.url())  # 7 in flight, held
         while len(receiver.arrivals) < 7:
             time.sleep(0.01)
-        pin = subprocess.Popen(
-            [
-                "nsenter",
-                "-t",
-                str(holder),
-                "-m",
-                "--",
-                sys.executable,
-                "-c",
-                _PIN,
-                str(mountpoint / "e.db"),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert pin.stdout is not None
-        assert pin.stdin is not None
-        pin.stdout.readline()
-        filler = inside / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-        for size in (1 << 20, 4096, 1):
-            with contextlib.suppress(OSError):
-                while True:
-                    os.write(fd, b"\0" * size)
-        os.close(fd)
+        pinned = tmpfs.wal_pinned(holder, mountpoint / "e.db")
+        pinned.__enter__()
+        filler = tmpfs.fill(inside)
         with httpx.Client(base_url=server.base_url, timeout=30) as http:
             auth = {"Authorization": basic(account)}
             for n in range(50):
@@ -639,13 +568,10 @@ def _disk_full_run(holder: int, mountpoint: Path, scratch: Path) -> None:
         time.sleep(0.5)
         shown = server.control.callbacks(account_sid=account.account_sid)
         shown_delivered = sum(1 for c in shown if c["state"] == "delivered")
-        stored_delivered = _count_in(
+        [[stored_delivered]] = tmpfs.query(
             holder, mountpoint / "e.db", "SELECT count(*) FROM callbacks WHERE state = 'delivered'"
         )
-        pin.stdin.write(b"\n")
-        pin.stdin.close()
-        pin.wait(30)
-        pin.stdout.close()
+        pinned.__exit__(None, None, None)
         filler.unlink()
         time.sleep(2)  # the kept outcomes are written (first retry after 0.2 s)
         server.stop()

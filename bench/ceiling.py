@@ -20,6 +20,8 @@ import json
 import os
 from typing import Any
 
+from tiny_asgi import lifespan, read_body
+
 
 def _body(size: int) -> bytes:
     """A JSON object of exactly ``size`` bytes (at least 12)."""
@@ -39,18 +41,10 @@ SEND = {"type": "http.response.body", "body": BODY}
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
+    await read_body(receive)
     await send(START)
     await send(SEND)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tiny_asgi import lifespan, read_body
+
 received = 0
 
 _NO_CONTENT = {"type": "http.response.start", "status": 204, "headers": []}
@@ -19,19 +21,11 @@ _EMPTY = {"type": "http.response.body", "body": b""}
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     global received
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
+    await read_body(receive)
     if scope["method"] == "GET" and scope["path"] == "/count":
         body = str(received).encode()
         headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]

@@ -12,13 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import json
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,8 +22,9 @@ import pytest
 
 from emulator.errors import DatabaseFull
 from emulator.store.db import Database
-from emulator.testing import EmulatorServer
+from tests import tmpfs
 from tests.api import PaymentsApi
+from tests.tmpfs import NamespacedServer, fill, query, unavailable, wal_pinned
 
 # --- the database layer ------------------------------------------------------------------------
 
@@ -82,54 +77,17 @@ def test_a_full_database_raises_database_full_and_recovers(tmp_path: Path) -> No
 
 # --- a real small filesystem ----------------------------------------------------------------------
 
-can_mount = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"),
-    reason="needs root, unshare and nsenter (a tmpfs in a mount namespace of its own)",
-)
+can_mount = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 
 
 @contextlib.contextmanager
 def small_filesystem(mountpoint: Path) -> Iterator[int]:
-    """An 8 MiB tmpfs on ``mountpoint`` in a new mount namespace, held by a process whose
-    pid is yielded (the namespace, and the tmpfs, go away with it)."""
-    mountpoint.mkdir()
-    holder = subprocess.Popen(
-        [
-            "unshare",
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            'mount -t tmpfs -o size=8m tmpfs "$1" && echo mounted && exec sleep 600',
-            "sh",
-            str(mountpoint),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    """tests.tmpfs's, skipping the test where it cannot be made."""
     try:
-        assert holder.stdout is not None
-        if holder.stdout.readline() != b"mounted\n":
-            pytest.skip("cannot mount a tmpfs in a new mount namespace here")
-        yield holder.pid
-    finally:
-        holder.kill()
-        holder.wait()
-        if holder.stdout is not None:
-            holder.stdout.close()
-
-
-class NamespacedServer(EmulatorServer):
-    """An emulator process inside the mount namespace of ``holder``."""
-
-    def __init__(self, holder: int, *args: str, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.holder = holder
-
-    def command(self) -> list[str]:
-        return ["nsenter", "-t", str(self.holder), "-m", "--", *super().command()]
+        with tmpfs.small_filesystem(mountpoint) as holder:
+            yield holder
+    except tmpfs.Unavailable as exc:
+        pytest.skip(str(exc))
 
 
 class GatedReceiver:
@@ -175,78 +133,6 @@ class GatedReceiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
-
-
-def fill(directory: Path) -> Path:
-    """A file that takes every free byte of ``directory``'s filesystem."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (1 << 20, 4096, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * size)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-    finally:
-        os.close(fd)
-    return filler
-
-
-_QUERY = """
-import json, sqlite3, sys
-conn = sqlite3.connect(sys.argv[1])
-print(json.dumps(conn.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall()))
-"""
-
-_PIN = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1])
-conn.execute("BEGIN")
-conn.execute("SELECT count(*) FROM callbacks").fetchone()
-print("pinned", flush=True)
-sys.stdin.readline()
-conn.rollback()
-conn.close()
-"""
-
-
-def in_namespace(holder: int, *command: str) -> list[str]:
-    return ["nsenter", "-t", str(holder), "-m", "--", sys.executable, *command]
-
-
-def query(holder: int, database: Path, sql: str, *args: object) -> list[list[object]]:
-    """``sql``'s rows, read by a process inside the namespace."""
-    done = subprocess.run(
-        in_namespace(holder, "-c", _QUERY, str(database), sql, json.dumps(args)),
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
-    rows: list[list[object]] = json.loads(done.stdout)
-    return rows
-
-
-@contextlib.contextmanager
-def wal_pinned(holder: int, database: Path) -> Iterator[None]:
-    """A reader holding a read transaction open: the WAL cannot start over meanwhile, so
-    every commit needs new space in it."""
-    reader = subprocess.Popen(
-        in_namespace(holder, "-c", _PIN, str(database)),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert reader.stdin is not None
-    assert reader.stdout is not None
-    try:
-        assert reader.stdout.readline() == b"pinned\n"
-        yield
-    finally:
-        reader.stdin.write(b"\n")
-        reader.stdin.close()
-        reader.wait(30)
-        reader.stdout.close()
 
 
 def delivered_in(holder: int, database: Path, tokens: list[str]) -> int:
