@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,3 +106,22 @@ def test_the_excerpt_is_twilios_spec_unchanged() -> None:
     for key in ("openapi", "servers", "security"):
         assert excerpt[key] == full[key], key
     assert all(tag in full["tags"] for tag in excerpt["tags"])
+
+
+def test_the_parameter_lists_are_the_specs() -> None:
+    """emulator.domain.vocabulary names each request's form fields once, as Twilio's spec
+    (tests/data) does, in its order."""
+    from emulator.domain.vocabulary import CREATE_PARAMETERS, UPDATE_PARAMETERS
+
+    excerpt = json.loads(
+        (Path(__file__).parent / "data" / "payments-openapi-excerpt.json").read_text()
+    )
+    form = "application/x-www-form-urlencoded"
+    fields = {
+        path.rsplit("/", 1)[-1]: list(
+            operation["post"]["requestBody"]["content"][form]["schema"]["properties"]
+        )
+        for path, operation in excerpt["paths"].items()
+    }
+    assert fields["Payments.json"] == list(CREATE_PARAMETERS)
+    assert fields["{Sid}.json"] == list(UPDATE_PARAMETERS)

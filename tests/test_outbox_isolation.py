@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from emulator.app import Emulator
 from emulator.clock import Clock
-from emulator.domain.records import CallbackRecord
+from emulator.domain.records import CallbackRecord, NewCallback
 from emulator.domain.signing import compute_signature
 from emulator.outgoing.client import Outgoing
 from emulator.outgoing.policy import HostPolicy
@@ -124,14 +124,16 @@ def add(db: Database, sessions: dict[str, list[str]]) -> None:
             for n, url in enumerate(urls):
                 rows.insert(
                     conn,
-                    payment_sid=payment_sid,
-                    account_sid=ACCOUNT,
-                    call_sid="CA" + payment_sid[2:],
-                    event="create",
-                    url=url,
-                    params=[("Sid", payment_sid), ("N", str(n))],
-                    idempotency_token=f"{payment_sid}-{n}",
-                    now_ms=0,
+                    NewCallback(
+                        payment_sid=payment_sid,
+                        account_sid=ACCOUNT,
+                        call_sid="CA" + payment_sid[2:],
+                        event="create",
+                        url=url,
+                        params=(("Sid", payment_sid), ("N", str(n))),
+                        idempotency_token=f"{payment_sid}-{n}",
+                        created_at_ms=0,
+                    ),
                 )
 
     db.run_sync(work)

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from emulator.domain.records import CreatePayment, UpdatePayment
+from emulator.domain.vocabulary import CARD_BRANDS
 from emulator.errors import (
     AchNeedsAvsName,
     BankFieldsWithCreditCard,
@@ -45,17 +46,6 @@ CAPTURE_VALUES = (
     "bank-routing-number",
     "bank-account-number",
     *(item + "-matcher" for item in CARD_ITEMS),
-)
-CARD_BRANDS = (
-    "visa",
-    "mastercard",
-    "amex",
-    "maestro",
-    "discover",
-    "optima",
-    "jcb",
-    "diners-club",
-    "enroute",
 )
 
 # The create bodies twilio-python 9.13.0 and twilio-node 6.2.0 sent, copied verbatim from

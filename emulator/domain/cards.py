@@ -20,6 +20,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import Final
 
+from emulator.domain.vocabulary import CARD_BRANDS
+
 __all__ = [
     "DECLINE_CARD",
     "DEFAULT_BANK_ACCOUNT",
@@ -46,19 +48,7 @@ __all__ = [
     "security_code_valid",
 ]
 
-KNOWN_CARD_BRANDS: Final[frozenset[str]] = frozenset(
-    {
-        "visa",
-        "mastercard",
-        "amex",
-        "maestro",
-        "discover",
-        "optima",
-        "jcb",
-        "diners-club",
-        "enroute",
-    }
-)
+KNOWN_CARD_BRANDS: Final[frozenset[str]] = frozenset(CARD_BRANDS)
 """The values Twilio accepts in ``ValidCardTypes``."""
 
 DECLINE_CARD: Final = "4000000000000002"

@@ -18,6 +18,7 @@ __all__ = [
     "CallbackRecord",
     "CreatePayment",
     "ForcedOutcome",
+    "NewCallback",
     "Params",
     "PendingCallback",
     "SessionRecord",
@@ -110,6 +111,20 @@ class CallRow:
     status: str
     url: str | None
     caller: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCallback:
+    """A callback an event causes, before it is stored: where it goes, what it says."""
+
+    payment_sid: str
+    account_sid: str
+    call_sid: str
+    event: str
+    url: str  # as the request gave it (a relative URL is resolved at delivery)
+    params: Params
+    idempotency_token: str
+    created_at_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,9 @@ __all__ = [
     "BANK_ITEMS",
     "CALLER_MODES",
     "CAPTURE_ITEMS",
+    "CARD_BRANDS",
     "CARD_ITEMS",
+    "CREATE_PARAMETERS",
     "CREDIT_CARD",
     "KEYPAD_PATTERN",
     "MANUAL",
@@ -25,6 +27,7 @@ __all__ = [
     "SILENCE",
     "STATUSES",
     "TOKEN_TYPES",
+    "UPDATE_PARAMETERS",
     "BankAccountType",
     "CallerMode",
     "CaptureItem",
@@ -32,6 +35,43 @@ __all__ = [
     "Status",
     "TokenType",
 ]
+
+CREATE_PARAMETERS: Final = (
+    "IdempotencyKey",
+    "StatusCallback",
+    "BankAccountType",
+    "ChargeAmount",
+    "Currency",
+    "Description",
+    "Input",
+    "MinPostalCodeLength",
+    "Parameter",
+    "PaymentConnector",
+    "PaymentMethod",
+    "PostalCode",
+    "SecurityCode",
+    "Timeout",
+    "TokenType",
+    "ValidCardTypes",
+    "RequireMatchingInputs",
+    "Confirmation",
+)
+"""The form fields of a Payments create, in the order of Twilio's spec (CreatePaymentsRequest)."""
+UPDATE_PARAMETERS: Final = ("IdempotencyKey", "StatusCallback", "Capture", "Status")
+"""The form fields of a Payments update (UpdatePaymentsRequest)."""
+
+CARD_BRANDS: Final = (
+    "visa",
+    "mastercard",
+    "amex",
+    "maestro",
+    "discover",
+    "optima",
+    "jcb",
+    "diners-club",
+    "enroute",
+)
+"""The card types ``ValidCardTypes`` accepts, spelled as Twilio spells them."""
 
 PaymentMethod = Literal["credit-card", "ach-debit"]
 PAYMENT_METHODS: Final[tuple[PaymentMethod, ...]] = get_args(PaymentMethod)

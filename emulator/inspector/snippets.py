@@ -15,32 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.domain.vocabulary import CREATE_PARAMETERS, UPDATE_PARAMETERS
+
 __all__ = ["SnippetStep", "Snippets", "snippets"]
 
 CREATE = "create"
 UPDATE = "update"
 
-# The parameters each SDK method takes, by their form names.
-CREATE_PARAMS = (
-    "StatusCallback",
-    "BankAccountType",
-    "ChargeAmount",
-    "Currency",
-    "Description",
-    "Input",
-    "MinPostalCodeLength",
-    "Parameter",
-    "PaymentConnector",
-    "PaymentMethod",
-    "PostalCode",
-    "SecurityCode",
-    "Timeout",
-    "TokenType",
-    "ValidCardTypes",
-    "RequireMatchingInputs",
-    "Confirmation",
-)
-UPDATE_PARAMS = ("StatusCallback", "Capture", "Status")
+# The parameters each SDK method takes, by their form names (the key is the SDK's own).
+CREATE_PARAMS = tuple(name for name in CREATE_PARAMETERS if name != "IdempotencyKey")
+UPDATE_PARAMS = tuple(name for name in UPDATE_PARAMETERS if name != "IdempotencyKey")
 BOOLEANS = frozenset({"PostalCode", "SecurityCode"})
 INTEGERS = frozenset({"Timeout", "MinPostalCodeLength"})
 NUMBERS = frozenset({"ChargeAmount"})

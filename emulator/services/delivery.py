@@ -31,13 +31,12 @@ import logging
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from emulator.domain.forms import form_body
 from emulator.domain.masking import mask_card_numbers
-from emulator.domain.records import CallbackRecord, PendingCallback
+from emulator.domain.records import CallbackRecord, NewCallback, PendingCallback
 from emulator.domain.signing import compute_signature
 from emulator.domain.urls import mask_url_password, scrub_password
 from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
@@ -151,31 +150,9 @@ class Delivery:
 
     # --- queueing ----------------------------------------------------------------------------
 
-    def enqueue(
-        self,
-        conn: sqlite3.Connection,
-        *,
-        payment_sid: str,
-        account_sid: str,
-        call_sid: str,
-        event: str,
-        url: str,
-        params: Sequence[tuple[str, str]],
-        idempotency_token: str,
-        now_ms: int,
-    ) -> None:
+    def enqueue(self, conn: sqlite3.Connection, callback: NewCallback) -> None:
         """Write a callback row in the current transaction; deliver it once that commits."""
-        pending = rows.insert(
-            conn,
-            payment_sid=payment_sid,
-            account_sid=account_sid,
-            call_sid=call_sid,
-            event=event,
-            url=url,
-            params=params,
-            idempotency_token=idempotency_token,
-            now_ms=now_ms,
-        )
+        pending = rows.insert(conn, callback)
         self._db.after_commit(lambda: self._add(pending))
 
     async def redeliver(self, callback_id: int) -> CallbackRecord | None:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from functools import partial
 
 from emulator.domain import machine, payloads
-from emulator.domain.records import CallbackRecord, SessionRecord
+from emulator.domain.records import CallbackRecord, NewCallback, SessionRecord
 from emulator.ids import IdGenerator
 from emulator.services.callback_log import CallbackLog
 from emulator.services.deadlines import Deadlines
@@ -68,17 +68,17 @@ class Sessions:
         It goes to the StatusCallback of the latest accepted request of the session: the
         request that caused it, or for the caller's entries and hang-ups the last one before.
         """
-        self._delivery.enqueue(
-            conn,
+        callback = NewCallback(
             payment_sid=record.sid,
             account_sid=record.account_sid,
             call_sid=record.call_sid,
             event=event.kind.value,
             url=record.status_callback,
-            params=payloads.build(record, event),
+            params=tuple(payloads.build(record, event)),
             idempotency_token=self._ids.token(),
-            now_ms=now,
+            created_at_ms=now,
         )
+        self._delivery.enqueue(conn, callback)
 
     # --- reads -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from emulator.domain.records import CallbackRecord, Params, PendingCallback
+from emulator.domain.records import CallbackRecord, NewCallback, Params, PendingCallback
 from emulator.domain.urls import MASK, mask_url_password
 
 __all__ = [
@@ -38,36 +38,31 @@ def _pending(row: Sequence[Any]) -> PendingCallback:
     )
 
 
-def insert(
-    conn: sqlite3.Connection,
-    *,
-    payment_sid: str,
-    account_sid: str,
-    call_sid: str,
-    event: str,
-    url: str,
-    params: Sequence[tuple[str, str]],
-    idempotency_token: str,
-    now_ms: int,
-) -> PendingCallback:
+def insert(conn: sqlite3.Connection, callback: NewCallback) -> PendingCallback:
     cursor = conn.execute(
         "INSERT INTO callbacks (payment_sid, account_sid, call_sid, event, url, params,"
         " idempotency_token, state, attempts, created_at_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
         (
-            payment_sid,
-            account_sid,
-            call_sid,
-            event,
-            url,
-            json.dumps(params, separators=(",", ":")),
-            idempotency_token,
-            now_ms,
+            callback.payment_sid,
+            callback.account_sid,
+            callback.call_sid,
+            callback.event,
+            callback.url,
+            json.dumps(callback.params, separators=(",", ":")),
+            callback.idempotency_token,
+            callback.created_at_ms,
         ),
     )
     assert cursor.lastrowid is not None
     return PendingCallback(
-        cursor.lastrowid, payment_sid, account_sid, call_sid, url, tuple(params), idempotency_token
+        cursor.lastrowid,
+        callback.payment_sid,
+        callback.account_sid,
+        callback.call_sid,
+        callback.url,
+        callback.params,
+        callback.idempotency_token,
     )
 
 
