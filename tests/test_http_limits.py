@@ -1,4 +1,4 @@
-"""The HTTP layer's limits (emulator/http_limits.py), against real servers with small limits,
+"""The HTTP layer's limits (emulator/server/), against real servers with small limits,
 spoken to over raw sockets so that the bytes sent are exactly the ones meant: oversized bodies
 and heads are refused with Twilio's JSON (413, 431) without being read whole, malformed
 requests get 400 instead of uvicorn's plain text, stalled and idle connections are closed, and

@@ -1,11 +1,12 @@
-"""Serving the app with uvicorn: the sockets, the protocol, TLS, logging, the event loop.
+"""Starting the server: the listening sockets, TLS files, the open-files limit, uvicorn's
+``Server`` and the signals, logging, the event loop.
 
 ``run(settings)`` builds the app (configuration errors surface here, before any socket is
 opened), binds the listening sockets itself (so that a busy port is a clear message), prints
 the addresses it listens on and serves until stopped: plain HTTP, and HTTPS too when TLS is
 on, with certificates of its own local CA if none are given (``emulator.certs``).
 
-Both servers use one protocol class, :class:`~emulator.http_limits.EmulatorHttpProtocol`,
+Both servers use one protocol class, :class:`~emulator.server.protocol.EmulatorHttpProtocol`,
 bound to the HTTP limits of the settings (sizes, timeouts, and one connection cap for the
 two together).
 """
@@ -32,10 +33,12 @@ import uvicorn
 from emulator import __version__
 from emulator.app import create_app
 from emulator.errors import ConfigError
-from emulator.http_limits import EmulatorHttpProtocol, HttpLimits
+from emulator.paths import INSPECTOR_PREFIX
+from emulator.server.limits import HttpLimits
+from emulator.server.protocol import EmulatorHttpProtocol
 from emulator.settings import DEFAULT_TLS_PORT, Settings, local_url
 
-__all__ = ["EmulatorHttpProtocol", "listen", "raise_open_file_limit", "run"]
+__all__ = ["listen", "raise_open_file_limit", "run"]
 
 logger = logging.getLogger("emulator")
 
@@ -76,7 +79,7 @@ def run(settings: Settings) -> int:
     print(
         f"payments-emulator {__version__} listening on {address}"
         f" (database {settings.database})\n"
-        f"payments-emulator inspector: {address}/_emulator/ui/",
+        f"payments-emulator inspector: {address}{INSPECTOR_PREFIX}/",
         file=sys.stderr,
         flush=True,
     )
