@@ -4,7 +4,8 @@
   uvicorn's ``Server`` and the signals;
 - ``protocol``: the HTTP protocol (uvicorn's httptools protocol with the limits built in);
 - ``limits``: what it enforces (``HttpLimits``) and the connection cap (``ConnectionLimiter``);
-- ``refusals``: what a request refused by the HTTP layer is answered.
+- ``refusals``: what a request refused by the HTTP layer is answered;
+- ``compat``: the uvicorn versions this works with, checked before the server starts.
 
 The top floor: it imports the app and what the app is made of; only the command
 (``emulator.cli``), the tests and the benchmarks import it. This file imports nothing, so that

@@ -34,6 +34,10 @@ What a refused request is answered, and how the connection then ends: see
 A request reaches the app only once its body is complete: a body that times out, is refused or
 is cut short by the client never reaches a handler, so it changes no state. The body is held by
 the protocol meanwhile (at most ``max_body_bytes``).
+
+This class leans on uvicorn's private ``HttpToolsProtocol`` (its constructor, its parser
+callbacks, ``_start_asgi_task`` and ``_unset_keepalive_if_required``, its request cycle's
+attributes): ``emulator.server.compat`` checks they are all there before the server starts.
 """
 
 from __future__ import annotations
