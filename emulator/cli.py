@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 
 from emulator import __version__
 from emulator.errors import ConfigError
+from emulator.paths import HEALTH_PATH
 from emulator.settings import DEFAULT_TLS_NAMES, LOWERCASE, Metavar, Settings
 
 __all__ = ["main"]
@@ -167,7 +168,7 @@ def _settings(options: dict[str, Any]) -> Settings:
 
 def serve(options: dict[str, Any]) -> int:
     settings = _settings(options)
-    from emulator.serving import run  # imported here so that `healthcheck` starts fast
+    from emulator.server.launch import run  # imported here so that `healthcheck` starts fast
 
     return run(settings)
 
@@ -184,7 +185,7 @@ def certs(out: str, name: list[str], force: bool) -> int:
 
 def healthcheck(url: str | None, timeout: float) -> int:
     base = url or _settings({}).base_url
-    target = base.rstrip("/") + "/_emulator/health"
+    target = base.rstrip("/") + HEALTH_PATH
     try:
         with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310
             if response.status == 200:

@@ -171,7 +171,7 @@ class InvalidCallState(TwilioError):
     code, status, message = 21220, 400, "Invalid call state: the call is not in progress"
 
 
-# --- refused by the HTTP layer (emulator.http_limits) -----------------------------------------
+# --- refused by the HTTP layer (emulator.server) ----------------------------------------------
 # Twilio documents no code for these: the emulator follows Twilio's pattern of 20000 + the HTTP
 # status (20404, 20409, 20429, 20500).
 

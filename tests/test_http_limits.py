@@ -1,4 +1,4 @@
-"""The HTTP layer's limits (emulator/http_limits.py), against real servers with small limits,
+"""The HTTP layer's limits (emulator/server/), against real servers with small limits,
 spoken to over raw sockets so that the bytes sent are exactly the ones meant: oversized bodies
 and heads are refused with Twilio's JSON (413, 431) without being read whole, malformed
 requests get 400 instead of uvicorn's plain text, stalled and idle connections are closed, and
@@ -105,6 +105,14 @@ def read_answer(sock: socket.socket) -> Answer:
     return Answer(status, headers, rest[:length])
 
 
+def journal(server: EmulatorServer, call_sid: str) -> list[dict[str, object]]:
+    """The requests the server journaled for ``call_sid``, asked on a new connection: the
+    server closes an idle one after TIMEOUT_S, so that a kept-alive connection of the shared
+    control client may be closed just as it is reused (the client then fails)."""
+    with contextlib.closing(ControlClient(server.base_url)) as control:
+        return control.requests(call_sid=call_sid)
+
+
 def closed(sock: socket.socket) -> bool:
     """Whether the server closed the connection (waiting at most ENDS_WITHIN_S for it)."""
     sock.settimeout(ENDS_WITHIN_S)
@@ -177,7 +185,7 @@ def test_a_content_length_over_the_limit_is_refused_before_the_body_is_read(
         with pytest.raises((BrokenPipeError, ConnectionResetError)):
             sock.sendall(b"x" * 100_000_000)
     # The request never reached the API (nothing recorded, nothing created).
-    assert limited.control.requests(call_sid=call_sid) == []
+    assert journal(limited, call_sid) == []
 
 
 def test_a_chunked_body_is_refused_once_it_passes_the_limit(limited: EmulatorServer) -> None:
@@ -194,7 +202,7 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit(limited: EmulatorSer
         # no last chunk: the body is refused as soon as it passes the limit, not at its end
         assert_twilio_error(read_answer(sock), 413, 20413)
         assert closed(sock)
-    assert limited.control.requests(call_sid=call_sid) == []
+    assert journal(limited, call_sid) == []
 
 
 def test_a_chunked_body_within_the_limit_is_accepted(limited: EmulatorServer) -> None:
@@ -389,7 +397,7 @@ def test_a_body_sent_a_byte_at_a_time_gets_408(limited: EmulatorServer) -> None:
         assert trickle(sock, create_request(call_sid, create_form(MAX_BODY))[:-MAX_BODY])
         assert_twilio_error(read_answer(sock), 408, 20408)
         assert closed(sock)
-    assert limited.control.requests(call_sid=call_sid) == []
+    assert journal(limited, call_sid) == []
 
 
 def test_a_body_that_never_finishes_gets_408(limited: EmulatorServer) -> None:
@@ -399,7 +407,7 @@ def test_a_body_that_never_finishes_gets_408(limited: EmulatorServer) -> None:
         sock.sendall(create_request(call_sid, form)[:-100])
         assert_twilio_error(read_answer(sock), 408, 20408)
         assert closed(sock)
-    assert limited.control.requests(call_sid=call_sid) == []
+    assert journal(limited, call_sid) == []
 
 
 def test_a_connection_that_sends_nothing_is_closed(limited: EmulatorServer) -> None:
@@ -512,7 +520,8 @@ def test_stalled_connections_do_not_hold_up_a_shutdown() -> None:
 
 
 def test_the_control_plane_and_the_sdk_are_unaffected(limited: EmulatorServer) -> None:
-    assert limited.control.health()["status"] == "ok"
+    with contextlib.closing(ControlClient(limited.base_url)) as control:  # a new connection
+        assert control.health()["status"] == "ok"
     client = Client(ACCOUNT, TOKEN)
     client.api.base_url = limited.base_url
     payment = client.calls(new_call_sid()).payments.create(

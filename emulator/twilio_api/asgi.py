@@ -47,7 +47,7 @@ __all__ = ["ApiRequest", "Handler", "Route", "TwilioApi"]
 logger = logging.getLogger("emulator.api")
 
 
-# The ASGI scope extension (set by emulator.serving's protocol) that closes the connection.
+# The ASGI scope extension (set by emulator.server.protocol) that closes the connection.
 CLOSE_CONNECTION = "emulator.close_connection"
 
 ALLOWED_METHODS = b"POST, OPTIONS"  # the Payments resources' (405 answers list them)

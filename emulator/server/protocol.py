@@ -1,7 +1,7 @@
-"""The HTTP layer's limits: sizes, timeouts and a connection cap, enforced in the protocol.
+"""The HTTP protocol: uvicorn's httptools protocol with the limits built in.
 
-:class:`EmulatorHttpProtocol` is uvicorn's httptools protocol with the limits built in, so that
-they hold for every path (the Twilio edge and ``/_emulator`` alike), on HTTP and HTTPS, and so
+:class:`EmulatorHttpProtocol` enforces :class:`~emulator.server.limits.HttpLimits` so that they
+hold for every path (the Twilio edge and the control plane alike), on HTTP and HTTPS, and so
 that nothing is buffered past a limit:
 
 - **Request line and headers** (``max_header_bytes``): the bytes of a request's head are
@@ -21,176 +21,57 @@ that nothing is buffered past a limit:
   after its headers, else 408. An idle kept-alive connection is closed after
   ``keep_alive_timeout_s`` (uvicorn's own keep-alive timer). While a request is being
   processed, none of these run. (On HTTPS, the TLS handshake gets ``header_timeout_s`` too:
-  see ``emulator.serving``.)
-- **Connections** (``max_connections``, counted over the HTTP and HTTPS servers together): a
-  new connection at the cap closes the connection that has been idle longest without a request
-  in progress (idle, or stalled half-way through a request's head or body); a request being
-  processed is never interrupted. When every connection has one, the new connection is closed.
+  see ``emulator.server.launch``.)
+- **Connections** (``max_connections``, counted over the HTTP and HTTPS servers together, by
+  :class:`~emulator.server.limits.ConnectionLimiter`): a new connection at the cap closes the
+  connection that has been idle longest without a request in progress (idle, or stalled
+  half-way through a request's head or body); a request being processed is never interrupted.
+  When every connection has one, the new connection is closed.
 
-These refusals are answered with Twilio's error body (``{"code", "message", "more_info",
-"status"}``, codes 20400, 20408, 20413, 20431: Twilio's pattern of 20000 + the HTTP status, as
-in 20404 and 20500, since Twilio documents no code of its own for them), with
-``Twilio-Request-Id``, the CORS headers and ``Connection: close``; on a ``/_emulator`` path,
-FastAPI's ``{"detail": ...}`` shape of the control plane. The connection is then closed: after
-a refusal nothing more of the request is parsed, and what the client still sends is read and
-thrown away for at most :data:`LINGER_S` seconds or :data:`LINGER_BYTES` bytes, so that a
-client still sending gets to read the answer instead of a reset.
+What a refused request is answered, and how the connection then ends: see
+``emulator.server.refusals``.
 
 A request reaches the app only once its body is complete: a body that times out, is refused or
 is cut short by the client never reaches a handler, so it changes no state. The body is held by
 the protocol meanwhile (at most ``max_body_bytes``).
+
+This class leans on uvicorn's private ``HttpToolsProtocol`` (its constructor, its parser
+callbacks, ``_start_asgi_task`` and ``_unset_keepalive_if_required``, its request cycle's
+attributes): ``emulator.server.compat`` checks they are all there before the server starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import secrets
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from emulator.errors import (
-    HttpBadRequest,
     HttpBodyTooLarge,
     HttpHeadersTooLarge,
     HttpRequestTimeout,
-    InternalServerError,
     TwilioError,
+)
+from emulator.server.limits import ConnectionLimiter, HttpLimits
+from emulator.server.refusals import (
+    LINGER_BYTES,
+    LINGER_S,
+    Refusal,
+    parser_error,
+    refusal_bytes,
 )
 from emulator.settings import Settings
 from emulator.twilio_api.asgi import CLOSE_CONNECTION
-from emulator.twilio_api.render import response_headers
 
-__all__ = [
-    "LINGER_BYTES",
-    "LINGER_S",
-    "ConnectionLimiter",
-    "EmulatorHttpProtocol",
-    "HttpLimits",
-]
+__all__ = ["EmulatorHttpProtocol"]
 
 logger = logging.getLogger("emulator.http")
 
-LINGER_S = 1.0
-"""After a refusal, how long what the client still sends is read and discarded."""
-LINGER_BYTES = 8 * 1024 * 1024
-"""... and how much of it at most."""
-
-CONTROL_PREFIX = b"/_emulator"
 _HEAD_END = b"\r\n\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-def _random_request_id() -> str:
-    return "RQ" + secrets.token_hex(16)
-
-
-@dataclass(frozen=True)
-class HttpLimits:
-    """What :class:`EmulatorHttpProtocol` enforces (from the ``Settings`` of the same names)."""
-
-    max_body_bytes: int
-    max_header_bytes: int
-    header_timeout_s: float
-    body_timeout_s: float
-    max_connections: int
-    request_id: Callable[[], str] = _random_request_id
-    """Makes the ``Twilio-Request-Id`` of a refusal (the app's generator, when served)."""
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, request_id: Callable[[], str] | None = None
-    ) -> HttpLimits:
-        return cls(
-            max_body_bytes=settings.max_body_bytes,
-            max_header_bytes=settings.max_header_bytes,
-            header_timeout_s=settings.header_timeout_s,
-            body_timeout_s=settings.body_timeout_s,
-            max_connections=settings.max_connections,
-            request_id=request_id or _random_request_id,
-        )
-
-
-class ConnectionLimiter:
-    """The open connections of a process, and which of them may be closed to make room.
-
-    ``_idle`` holds the connections without a request in progress, least recently active
-    first (activity: bytes received, or an answer sent).
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.evicted = 0
-        self.turned_away = 0
-        self._open: set[EmulatorHttpProtocol] = set()
-        self._idle: OrderedDict[EmulatorHttpProtocol, None] = OrderedDict()
-        self._warned_at = 0.0
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-    def admit(self, connection: EmulatorHttpProtocol) -> bool:
-        """Count a new connection in, closing the idlest one if at the cap; False when every
-        open connection has a request in progress (the new one is to be closed)."""
-        while len(self._open) >= self.limit:
-            if not self._idle:
-                self.turned_away += 1
-                now = time.monotonic()
-                if now - self._warned_at > 1.0:
-                    self._warned_at = now
-                    logger.warning(
-                        "%d connections, all with a request in progress (max_connections): "
-                        "closing new connections",
-                        len(self._open),
-                    )
-                return False
-            victim, _ = self._idle.popitem(last=False)
-            self._open.discard(victim)
-            self.evicted += 1
-            victim.evict()
-        self._open.add(connection)
-        self._idle[connection] = None
-        return True
-
-    def active(self, connection: EmulatorHttpProtocol) -> None:
-        """It received bytes: the most recently active."""
-        if connection in self._idle:
-            self._idle.move_to_end(connection)
-
-    def busy(self, connection: EmulatorHttpProtocol) -> None:
-        """A request of it is being processed: never to be closed to make room."""
-        self._idle.pop(connection, None)
-
-    def idle(self, connection: EmulatorHttpProtocol) -> None:
-        """Nothing of it is being processed (it was answered)."""
-        if connection in self._open:
-            self._idle[connection] = None
-            self._idle.move_to_end(connection)
-
-    def closing(self, connection: EmulatorHttpProtocol) -> None:
-        """It is being closed anyway (refused): the first to go to make room."""
-        if connection in self._open:
-            self._idle[connection] = None
-            self._idle.move_to_end(connection, last=False)
-
-    def release(self, connection: EmulatorHttpProtocol) -> None:
-        self._open.discard(connection)
-        self._idle.pop(connection, None)
-
-
-class _Refusal(Exception):
-    """Raised (also from inside the parser's callbacks) to refuse the request."""
-
-    def __init__(self, error: TwilioError) -> None:
-        super().__init__(error.text)
-        self.error = error
 
 
 class EmulatorHttpProtocol(HttpToolsProtocol):
@@ -259,7 +140,7 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
         # A request never handed to the app refers back to this protocol (its on_response):
         # drop it, so that reference counting frees a stalled connection at once instead of
         # leaving the cycle to the garbage collector (which, tuned for throughput in
-        # emulator.serving, may not run a full pass for a long time).
+        # emulator.server.launch, may not run a full pass for a long time).
         self._deferred = None
         self.pipeline.clear()
         self.cycle = None  # type: ignore[assignment]
@@ -316,8 +197,8 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
                 self.parser.feed_data(data if start == 0 and stop == size else view[start:stop])
                 start = stop
                 if self._in_head and self._head_bytes >= limits.max_header_bytes:
-                    raise _Refusal(HttpHeadersTooLarge(limits.max_header_bytes))
-        except _Refusal as refusal:
+                    raise Refusal(HttpHeadersTooLarge(limits.max_header_bytes))
+        except Refusal as refusal:
             self._refuse(refusal.error)
             return
         except httptools.HttpParserUpgrade as upgrade:
@@ -328,7 +209,7 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
                 self.data_received(data[rest:])
                 return
         except httptools.HttpParserError as exc:
-            self._refuse(self._parser_error(exc))
+            self._refuse(parser_error(exc, self._peer()))
             return
         if self._send_continue:
             self._continue()
@@ -343,18 +224,6 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
             self._send_continue = False
             if self._deferred is not None:
                 self.transport.write(_CONTINUE)
-
-    def _parser_error(self, exc: httptools.HttpParserError) -> TwilioError:
-        cause = exc.__context__
-        if isinstance(cause, _Refusal):
-            return cause.error
-        if isinstance(exc, httptools.HttpParserCallbackError) and not isinstance(
-            cause, httptools.HttpParserError | UnicodeError | ValueError
-        ):
-            logger.error("error parsing a request from %s", self._peer(), exc_info=cause)
-            return InternalServerError()
-        reason = str(cause if isinstance(cause, httptools.HttpParserError) else exc)
-        return HttpBadRequest(f"Bad Request: the request is not valid HTTP/1.1 ({reason})")
 
     # Parser callbacks (called by feed_data).
 
@@ -379,7 +248,7 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
         if chunked:
             length = None
         elif length is not None and length > self.limits.max_body_bytes:
-            raise _Refusal(HttpBodyTooLarge(self.limits.max_body_bytes))
+            raise Refusal(HttpBodyTooLarge(self.limits.max_body_bytes))
         self._body_left = length
         self._expects_body = chunked or bool(length)
         super().on_headers_complete()
@@ -387,7 +256,7 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         if self._body_bytes > self.limits.max_body_bytes:
-            raise _Refusal(HttpBodyTooLarge(self.limits.max_body_bytes))
+            raise Refusal(HttpBodyTooLarge(self.limits.max_body_bytes))
         if self._body_left is not None:
             self._body_left -= len(body)
         # Held here until complete (the app is not running yet): no flow control needed,
@@ -500,7 +369,7 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         self.limiter.closing(self)
         logger.info("%s: refused with %d: %s", self._peer(), error.status, error.text)
-        self.transport.write(self._refusal_bytes(error))
+        self.transport.write(refusal_bytes(error, self.url, self.limits.request_id))
         self.flow.resume_reading()  # read (and discard) what still comes, for a while
         if self.transport.can_write_eof():
             self.transport.write_eof()
@@ -512,23 +381,6 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
         if self._discarded > LINGER_BYTES:
             self._cancel_timer()
             self.transport.close()
-
-    def _refusal_bytes(self, error: TwilioError) -> bytes:
-        if self.url.startswith(CONTROL_PREFIX):
-            body = json.dumps({"detail": error.text}).encode()
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ]
-        else:
-            body = error.body()
-            headers = response_headers(self.limits.request_id(), body)
-        headers.append((b"connection", b"close"))
-        lines = [STATUS_LINE[error.status]]
-        lines.extend(b"%s: %s\r\n" % header for header in headers)
-        lines.append(b"\r\n")
-        lines.append(body)
-        return b"".join(lines)
 
     def _peer(self) -> str:
         return f"{self.client[0]}:{self.client[1]}" if self.client else "client"

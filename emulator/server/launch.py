@@ -1,11 +1,13 @@
-"""Serving the app with uvicorn: the sockets, the protocol, TLS, logging, the event loop.
+"""Starting the server: the listening sockets, TLS files, the open-files limit, uvicorn's
+``Server`` and the signals, logging, the event loop.
 
-``run(settings)`` builds the app (configuration errors surface here, before any socket is
-opened), binds the listening sockets itself (so that a busy port is a clear message), prints
-the addresses it listens on and serves until stopped: plain HTTP, and HTTPS too when TLS is
-on, with certificates of its own local CA if none are given (``emulator.certs``).
+``run(settings)`` checks the installed uvicorn (``emulator.server.compat``), builds the app
+(configuration errors surface here, before any socket is opened), binds the listening sockets
+itself (so that a busy port is a clear message), prints the addresses it listens on and serves
+until stopped: plain HTTP, and HTTPS too when TLS is on, with certificates of its own local CA
+if none are given (``emulator.certs``).
 
-Both servers use one protocol class, :class:`~emulator.http_limits.EmulatorHttpProtocol`,
+Both servers use one protocol class, :class:`~emulator.server.protocol.EmulatorHttpProtocol`,
 bound to the HTTP limits of the settings (sizes, timeouts, and one connection cap for the
 two together).
 """
@@ -25,17 +27,22 @@ import socket
 import sys
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from emulator import __version__
 from emulator.app import create_app
 from emulator.errors import ConfigError
-from emulator.http_limits import EmulatorHttpProtocol, HttpLimits
+from emulator.paths import INSPECTOR_PREFIX
+from emulator.server import compat
+from emulator.server.limits import HttpLimits
 from emulator.settings import DEFAULT_TLS_PORT, Settings, local_url
 
-__all__ = ["EmulatorHttpProtocol", "listen", "raise_open_file_limit", "run"]
+if TYPE_CHECKING:
+    from emulator.server.protocol import EmulatorHttpProtocol
+
+__all__ = ["listen", "raise_open_file_limit", "run"]
 
 logger = logging.getLogger("emulator")
 
@@ -46,6 +53,12 @@ OPEN_FILES_WANTED = 1 << 20
 def run(settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM: HTTP on ``port``, and HTTPS on ``tls_port`` when TLS
     is on, both from this one process and this one app (one state)."""
+    warning = compat.check()  # first: a uvicorn without the protocol's hooks is refused
+    if warning is not None:
+        print(f"payments-emulator: warning: {warning}", file=sys.stderr, flush=True)
+    # Imported once uvicorn is known to have what it subclasses.
+    from emulator.server.protocol import EmulatorHttpProtocol
+
     app = create_app(settings)
     tls = _tls_files(settings) if settings.tls_enabled else None
     raise_open_file_limit()
@@ -76,7 +89,7 @@ def run(settings: Settings) -> int:
     print(
         f"payments-emulator {__version__} listening on {address}"
         f" (database {settings.database})\n"
-        f"payments-emulator inspector: {address}/_emulator/ui/",
+        f"payments-emulator inspector: {address}{INSPECTOR_PREFIX}/",
         file=sys.stderr,
         flush=True,
     )
