@@ -72,8 +72,6 @@ PLACES: dict[str, str] = {
     "emulator.__main__": "shell",
     "emulator.server": "shell",
     "emulator.server.*": "shell",
-    "emulator.serving": "shell",
-    "emulator.http_limits": "shell",
     "emulator.testing": "shell",
     "emulator.testing.*": "shell",
     "emulator.pytest_plugin": "shell",
