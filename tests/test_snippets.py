@@ -1,8 +1,8 @@
 """The docs' SDK snippets (docs/getting-started/sdk.md), run exactly as printed against a real
 emulator, with their StatusCallback sent to a receiver of the test's own on 127.0.0.1.
 
-A snippet is the code block after a ``<!-- snippet: NAME -->`` line; :func:`snippet` finds it
-on any page (tests/test_release.py runs the user's test on the pytest page and the README)."""
+A snippet is the code block after a ``<!-- snippet: NAME -->`` line (tests/snippets.py);
+tests/test_release.py runs the user's test of the pytest page."""
 
 from __future__ import annotations
 
@@ -18,18 +18,10 @@ import pytest
 
 from emulator.testing import EmulatorServer
 from tests.receiver import Receiver
+from tests.snippets import snippet
 
 ROOT = Path(__file__).resolve().parent.parent
-SDK_PAGE = ROOT / "docs" / "getting-started" / "sdk.md"
 SID = re.compile(r"^PK[0-9a-f]{32}$")
-
-
-def snippet(name: str, page: Path = SDK_PAGE) -> str:
-    """The code block that follows ``<!-- snippet: NAME -->`` on ``page``."""
-    text = page.read_text()
-    match = re.search(rf"<!-- snippet: {name} -->\n```\w+\n(.*?)```", text, re.S)
-    assert match is not None, f"no {name} snippet on {page.relative_to(ROOT)}"
-    return match.group(1)
 
 
 @pytest.fixture
