@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +34,18 @@ class Stage:
         return [args for key, args in self.instructions if key == keyword]
 
     def env(self) -> dict[str, str]:
+        return self._assignments("ENV")
+
+    def args(self) -> dict[str, str]:
+        """The stage's build arguments and their defaults."""
+        return self._assignments("ARG")
+
+    def labels(self) -> dict[str, str]:
+        return self._assignments("LABEL")
+
+    def _assignments(self, keyword: str) -> dict[str, str]:
         values: dict[str, str] = {}
-        for args in self.all("ENV"):
+        for args in self.all(keyword):
             for item in shlex.split(args):
                 name, _, value = item.partition("=")
                 values[name] = value
@@ -125,6 +136,34 @@ def test_nothing_assumes_one_architecture() -> None:
     assert not re.search(r"amd64|x86_64|arm64|aarch64|--platform", body)
 
 
+def test_every_dependency_comes_from_the_hash_pinned_locks(stages: list[Stage]) -> None:
+    """The builder installs the build backend and the runtime dependencies from
+    requirements/*.lock with --require-hashes (wheels only), then the package with no index:
+    the lock must hold everything it needs (tests/test_release.py checks the locks)."""
+    builder = stages[0]
+    runs = " && ".join(builder.all("RUN"))
+    for lock in ("requirements/build.lock", "requirements/runtime.lock"):
+        assert f"--require-hashes --only-binary=:all: -r {lock}" in runs
+        assert (ROOT / lock).is_file()
+    installs = [part for part in runs.split("&&") if "pip install" in part]
+    assert all("--require-hashes" in part or "--no-index" in part for part in installs), installs
+    assert "--no-build-isolation" in runs  # the backend is the locked one, not the index's
+
+
+def test_oci_labels_and_the_version_argument(stages: list[Stage]) -> None:
+    builder, final = stages
+    assert "VERSION" in builder.args()
+    assert any('SETUPTOOLS_SCM_PRETEND_VERSION="${VERSION}"' in run for run in builder.all("RUN"))
+    labels = final.labels()
+    assert labels["org.opencontainers.image.version"] == "${VERSION}"
+    assert "VERSION" in final.args()
+    for name in ("title", "description", "source", "licenses"):
+        assert labels[f"org.opencontainers.image.{name}"], name
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert labels["org.opencontainers.image.source"] == project["urls"]["Source"]
+    assert labels["org.opencontainers.image.licenses"] == project["license"]
+
+
 def test_dockerignore_keeps_the_context_small() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "**/*.db", "tests/node/node_modules"):
@@ -148,13 +187,18 @@ def test_compose_example_wiring() -> None:
     assert app["environment"]["TWILIO_ACCOUNT_SID"] == "AC" + "a" * 32
 
 
+@pytest.mark.index
+@pytest.mark.timeout(600)
 def test_replay_the_image_install_and_start(tmp_path: Path, stages: list[Stage]) -> None:
     """The builder's COPY and RUN, then the final stage's ENV, CMD and HEALTHCHECK, on this
-    machine: /opt/venv and /data become temporary directories, ports become free ones. (Under
-    .ci/run, whose tests have no network, pip installs from the wheels .ci/run fetched before:
-    it sets PIP_NO_INDEX and PIP_FIND_LINKS, which the build's environment inherits.)"""
+    machine: /opt/... and /data become temporary directories, ports become free ones, and the
+    VERSION build argument is given. (Under .ci/run, whose tests have no network, pip installs
+    from the locked wheels .ci/run fetched before: it sets PIP_NO_INDEX and PIP_FIND_LINKS,
+    which the build's environment inherits.)"""
     builder, final = stages
-    source, venv, data = tmp_path / "src", tmp_path / "venv", tmp_path / "data"
+    source, opt, data = tmp_path / "src", tmp_path / "opt", tmp_path / "data"
+    venv = opt / "venv"
+    version = "9.8.7"
     source.mkdir()
     data.mkdir()
     for copy in builder.all("COPY"):
@@ -170,9 +214,9 @@ def test_replay_the_image_install_and_start(tmp_path: Path, stages: list[Stage])
                 shutil.copy(origin, source / Path(path).name)
 
     def localize(text: str) -> str:
-        return text.replace("/opt/venv", str(venv)).replace("/data", str(data))
+        return text.replace("/opt/", f"{opt}/").replace("/data", str(data))
 
-    build_env = {**os.environ, **builder.env()}
+    build_env = {**os.environ, **builder.args(), **builder.env(), "VERSION": version}
     build_env.pop("PIP_NO_CACHE_DIR")  # a cache does not change what is installed; it saves minutes
     for run in builder.all("RUN"):
         command = localize(run).replace("python -m venv", f"{sys.executable} -m venv")
@@ -229,6 +273,7 @@ def test_replay_the_image_install_and_start(tmp_path: Path, stages: list[Stage])
         trust = ssl.create_default_context(cafile=str(ca))
         https = httpx.get(f"https://localhost:{tls_port}/_emulator/health", verify=trust)
         assert https.status_code == 200
+        assert https.json()["version"] == version  # the VERSION build argument
     finally:
         server.terminate()
         server.wait(10)

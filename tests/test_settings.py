@@ -1,10 +1,15 @@
-"""Settings: precedence, parsing, and the README's table kept in step with the fields."""
+"""Settings: precedence, parsing, and the docs' settings table kept in step with the fields.
+
+The table on docs/reference/settings.md is generated from the fields when the docs are built
+(scripts/docs_reference.py); these tests read what it generates, as the page will show it."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,22 +18,45 @@ from emulator.domain import cards
 from emulator.domain.vocabulary import CallerMode
 from emulator.settings import Settings, default_fixture_path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_PAGE = ROOT / "docs" / "reference" / "settings.md"
 
 
-def readme_settings_rows() -> dict[str, str]:
-    text = README.read_text()
-    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+def docs_reference() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "docs_reference", ROOT / "scripts" / "docs_reference.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def docs_settings_rows() -> dict[str, str]:
+    """The rows of the settings table as the docs page shows it, by setting."""
+    page = docs_reference().expand(SETTINGS_PAGE.read_text())
     rows = {}
-    for line in section.splitlines():
+    for line in page.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) >= 5 and re.fullmatch(r"[a-z_]+", cells[0]) and cells[0] != "setting":
             rows[cells[0]] = line
     return rows
 
 
-def test_readme_table_lists_every_setting_with_flag_variable_and_default() -> None:
-    rows = readme_settings_rows()
+def test_the_settings_page_has_the_generated_table() -> None:
+    assert "<!-- generated: settings -->" in SETTINGS_PAGE.read_text().splitlines()
+
+
+def test_the_notes_on_the_settings_page_name_only_settings() -> None:
+    section = SETTINGS_PAGE.read_text().split("## More on each setting", 1)[1]
+    named = re.findall(r"^- \*\*`([a-z_]+)`\*\*", section, re.M)
+    assert named, "no notes found"
+    assert set(named) <= set(Settings.model_fields), set(named) - set(Settings.model_fields)
+
+
+def test_docs_table_lists_every_setting_with_flag_variable_and_default() -> None:
+    rows = docs_settings_rows()
     assert set(rows) == set(Settings.model_fields)
     for name, field in Settings.model_fields.items():
         row = rows[name]
@@ -57,7 +85,7 @@ def test_every_setting_has_one_serve_flag_and_every_flag_is_a_setting() -> None:
     expected = {f"--{name.replace('_', '-')}": name for name in Settings.model_fields}
     assert flags == expected
     assert len(actions) == len(Settings.model_fields)  # one flag each, no aliases
-    rows = readme_settings_rows()
+    rows = docs_settings_rows()
     for flag, name in flags.items():
         assert f"`{flag}" in rows[name], (flag, rows[name])
 

@@ -1,5 +1,8 @@
-"""The README's snippets, run exactly as printed against a real emulator, with their
-StatusCallback sent to a receiver of the test's own on 127.0.0.1."""
+"""The docs' SDK snippets (docs/getting-started/sdk.md), run exactly as printed against a real
+emulator, with their StatusCallback sent to a receiver of the test's own on 127.0.0.1.
+
+A snippet is the code block after a ``<!-- snippet: NAME -->`` line (tests/snippets.py);
+tests/test_release.py runs the user's test of the pytest page."""
 
 from __future__ import annotations
 
@@ -15,16 +18,10 @@ import pytest
 
 from emulator.testing import EmulatorServer
 from tests.receiver import Receiver
+from tests.snippets import snippet
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
 SID = re.compile(r"^PK[0-9a-f]{32}$")
-
-
-def snippet(language: str) -> str:
-    match = re.search(rf"<!-- readme-snippet: {language} -->\n```\w+\n(.*?)```", README, re.S)
-    assert match is not None, f"no {language} snippet in the README"
-    return match.group(1)
 
 
 @pytest.fixture
@@ -81,3 +78,43 @@ def test_node_snippet(server: EmulatorServer, receiver: Receiver) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert_payment_made(server, receiver, result.stdout)
+
+
+@pytest.mark.node
+def test_the_jest_setup_on_the_node_page(tmp_path: Path) -> None:
+    """docs/getting-started/node-jest.md's four files, as a project of their own run by Jest:
+    the global setup starts `payments-emulator` (this environment's), the test drives it with
+    twilio-node, the teardown stops it."""
+    page = ROOT / "docs" / "getting-started" / "node-jest.md"
+    files = {
+        "jest.config.js": "jest-config",
+        "emulator-setup.js": "jest-setup",
+        "emulator-teardown.js": "jest-teardown",
+        "pay.test.js": "jest-test",
+    }
+    for name, marker in files.items():
+        code = snippet(marker, page)
+        assert code.startswith(f"// {name}"), (name, code[:60])
+        (tmp_path / name).write_text(code)
+    node_modules = ROOT / "tests" / "node" / "node_modules"
+    jest = node_modules / ".bin" / "jest"
+    assert jest.exists(), "npm ci --prefix tests/node installs Jest"
+    (tmp_path / "node_modules").symlink_to(node_modules)  # where twilio and jest are
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TWILIO_EDGE", "TWILIO_REGION", "PAYMENTS_EMULATOR_URL")
+    }
+    env["PAYMENTS_EMULATOR_COMMAND"] = str(Path(sys.executable).parent / "payments-emulator")
+    result = subprocess.run(
+        [str(jest), "--ci", "--colors=false"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "1 passed" in output, output[-3000:]
