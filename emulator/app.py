@@ -50,6 +50,7 @@ from emulator.services.payments import PaymentRequests
 from emulator.services.reset import Resetter
 from emulator.services.sessions import Sessions
 from emulator.services.settlement import SettlementService
+from emulator.services.streams import Streams
 from emulator.services.vault import KeyedSoFar, Vault
 from emulator.settings import Settings
 from emulator.store.db import Database
@@ -79,6 +80,7 @@ class Emulator:
         self.db.add_commit_listener(self.changes.bump)
         self.journal.add_listener(self.changes.bump)
         self.listings = Listings(self.db)
+        self.streams = Streams(settings.max_streams)
         self.auth = Authenticator(self.db)
         self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
         self.accounts.load_fixtures()

@@ -23,6 +23,7 @@ from emulator.services.listings import Listings
 from emulator.services.reset import Resetter
 from emulator.services.sessions import Sessions
 from emulator.services.settlement import SettlementService
+from emulator.services.streams import Streams
 
 __all__ = [
     "STATE_NAMES",
@@ -38,6 +39,7 @@ __all__ = [
     "ResetterDep",
     "SessionsDep",
     "SettlementDep",
+    "StreamsDep",
 ]
 
 STATE_NAMES = {
@@ -53,6 +55,7 @@ STATE_NAMES = {
     "resetter": Resetter,
     "sessions": Sessions,
     "settlement": SettlementService,
+    "streams": Streams,
 }
 """The ``app.state`` attribute of each service, and its type."""
 
@@ -121,6 +124,11 @@ def get_settlement(request: Request) -> SettlementService:
     return service
 
 
+def get_streams(request: Request) -> Streams:
+    service: Streams = _state(request, "streams")
+    return service
+
+
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 CallbackLogDep = Annotated[CallbackLog, Depends(get_callback_log)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -133,3 +141,4 @@ ListingsDep = Annotated[Listings, Depends(get_listings)]
 ResetterDep = Annotated[Resetter, Depends(get_resetter)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 SettlementDep = Annotated[SettlementService, Depends(get_settlement)]
+StreamsDep = Annotated[Streams, Depends(get_streams)]

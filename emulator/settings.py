@@ -257,6 +257,14 @@ class Settings(BaseSettings):
         "the rest is not read, and the connection is closed.",
     )
     # --- the control plane
+    max_streams: Annotated[int, Metavar("N")] = Field(
+        100,
+        ge=1,
+        description="Most long-lived control-plane requests open at once: event streams "
+        "(`/_emulator/events`) and long-polls (`/_emulator/callbacks?wait_for=`); more are "
+        "answered 503 with `Retry-After`. Their connections are the first closed (after idle "
+        "ones) when `max_connections` is reached.",
+    )
     control_token: Annotated[str | None, Metavar("TOKEN")] = Field(
         None,
         pattern=r"^[A-Za-z0-9._~+/=-]+$",

@@ -62,7 +62,10 @@ class ConnectionLimiter:
     """The open connections of a process, and which of them may be closed to make room.
 
     ``_idle`` holds the connections without a request in progress, least recently active
-    first (activity: bytes received, or an answer sent).
+    first (activity: bytes received, or an answer sent); ``_streams`` the connections whose
+    request in progress is a long-lived stream (server-sent events, a long-poll), oldest
+    first. To make room, an idle connection goes first, then the oldest stream; a connection
+    with another request in progress is never closed.
     """
 
     def __init__(self, limit: int) -> None:
@@ -71,6 +74,7 @@ class ConnectionLimiter:
         self.turned_away = 0
         self._open: set[Connection] = set()
         self._idle: OrderedDict[Connection, None] = OrderedDict()
+        self._streams: OrderedDict[Connection, None] = OrderedDict()
         self._warned_at = 0.0
 
     def __len__(self) -> int:
@@ -80,7 +84,7 @@ class ConnectionLimiter:
         """Count a new connection in, closing the idlest one if at the cap; False when every
         open connection has a request in progress (the new one is to be closed)."""
         while len(self._open) >= self.limit:
-            if not self._idle:
+            if not self._idle and not self._streams:
                 self.turned_away += 1
                 now = time.monotonic()
                 if now - self._warned_at > 1.0:
@@ -91,7 +95,8 @@ class ConnectionLimiter:
                         len(self._open),
                     )
                 return False
-            victim, _ = self._idle.popitem(last=False)
+            victims = self._idle if self._idle else self._streams
+            victim, _ = victims.popitem(last=False)
             self._open.discard(victim)
             self.evicted += 1
             victim.evict()
@@ -108,14 +113,22 @@ class ConnectionLimiter:
         """A request of it is being processed: never to be closed to make room."""
         self._idle.pop(connection, None)
 
+    def streaming(self, connection: Connection) -> None:
+        """Its request in progress is a long-lived stream: closed to make room, after idle
+        connections, oldest first."""
+        if connection in self._open and connection not in self._idle:
+            self._streams[connection] = None
+
     def idle(self, connection: Connection) -> None:
         """Nothing of it is being processed (it was answered)."""
+        self._streams.pop(connection, None)
         if connection in self._open:
             self._idle[connection] = None
             self._idle.move_to_end(connection)
 
     def closing(self, connection: Connection) -> None:
         """It is being closed anyway (refused): the first to go to make room."""
+        self._streams.pop(connection, None)
         if connection in self._open:
             self._idle[connection] = None
             self._idle.move_to_end(connection, last=False)
@@ -123,3 +136,9 @@ class ConnectionLimiter:
     def release(self, connection: Connection) -> None:
         self._open.discard(connection)
         self._idle.pop(connection, None)
+        self._streams.pop(connection, None)
+
+    @property
+    def streams(self) -> int:
+        """Connections whose request in progress is a stream."""
+        return len(self._streams)

@@ -63,6 +63,7 @@ from emulator.server.refusals import (
     parser_error,
     refusal_bytes,
 )
+from emulator.services.streams import STREAM_EXTENSION
 from emulator.settings import Settings
 from emulator.twilio_api.asgi import CLOSE_CONNECTION
 
@@ -289,7 +290,13 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
     def _run(self, cycle: Any, app: Any) -> None:
         self._app_cycle = cycle
         self.limiter.busy(self)
+        # A long-lived request (an event stream, a long-poll) says so through this extension:
+        # its connection may then be closed to make room (emulator.services.streams).
+        cycle.scope.setdefault("extensions", {})[STREAM_EXTENSION] = self._streaming
         super()._start_asgi_task(cycle, app)
+
+    def _streaming(self) -> None:
+        self.limiter.streaming(self)
 
     def on_response_complete(self) -> None:
         self._since = self.loop.time()
