@@ -10,6 +10,7 @@ from emulator.control.views import callback_view
 from emulator.deps import (
     CallbackLogDep,
     DeliveryDep,
+    MetricsDep,
 )
 
 __all__ = ["router"]
@@ -20,6 +21,7 @@ router = APIRouter()
 @router.get("/callbacks")
 async def callbacks(
     log: CallbackLogDep,
+    metrics: MetricsDep,
     payment_sid: str | None = None,
     call_sid: str | None = None,
     account_sid: str | None = None,
@@ -29,7 +31,8 @@ async def callbacks(
     """The StatusCallbacks, in order; ``wait_for=N`` waits until N of them were attempted."""
     filters = {"payment_sid": payment_sid, "call_sid": call_sid, "account_sid": account_sid}
     if wait_for:
-        found = await log.wait_for(filters, wait_for, timeout_s)
+        with metrics.stream("long_poll"):
+            found = await log.wait_for(filters, wait_for, timeout_s)
     else:
         found = log.find(filters)
     return {"callbacks": [callback_view(callback) for callback in found]}

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from emulator.deps import (
     ChangesDep,
+    MetricsDep,
 )
 
 __all__ = ["router"]
@@ -31,6 +32,7 @@ def _event_id(text: str | None) -> int | None:
 @router.get("/events")
 async def events(
     changes: ChangesDep,
+    metrics: MetricsDep,
     since: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
@@ -47,20 +49,21 @@ async def events(
         loop = asyncio.get_running_loop()
         ends = loop.time() + EVENTS_LIFETIME_S
         version = start
-        yield f"retry: {EVENTS_RETRY_MS}\n\n"
-        while not changes.closed:
-            left = ends - loop.time()
-            if left <= 0:
-                return
-            now = await changes.wait(version, at_most_s=min(EVENTS_KEEPALIVE_S, left))
-            if changes.closed:
-                return
-            if now != version:
-                version = now
-                yield f"id: {version}\nevent: changed\ndata: {version}\n\n"
-                await asyncio.sleep(EVENTS_MIN_INTERVAL_S)
-            else:
-                yield ": waiting\n\n"
+        with metrics.stream("events"):
+            yield f"retry: {EVENTS_RETRY_MS}\n\n"
+            while not changes.closed:
+                left = ends - loop.time()
+                if left <= 0:
+                    return
+                now = await changes.wait(version, at_most_s=min(EVENTS_KEEPALIVE_S, left))
+                if changes.closed:
+                    return
+                if now != version:
+                    version = now
+                    yield f"id: {version}\nevent: changed\ndata: {version}\n\n"
+                    await asyncio.sleep(EVENTS_MIN_INTERVAL_S)
+                else:
+                    yield ": waiting\n\n"
 
     return StreamingResponse(
         stream(),
