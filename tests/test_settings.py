@@ -124,9 +124,7 @@ def test_fixture_files_add_to_the_built_in_set_unless_it_is_turned_off() -> None
     assert Settings(fixtures=["a.json"]).fixture_paths() == [builtin, Path("a.json")]
     # naming the built-in set as before loads it once
     assert Settings(fixtures=["default", "a.json"]).fixture_paths() == [builtin, Path("a.json")]
-    assert Settings(fixtures=["a.json"], default_fixtures=False).fixture_paths() == [
-        Path("a.json")
-    ]
+    assert Settings(fixtures=["a.json"], default_fixtures=False).fixture_paths() == [Path("a.json")]
     assert Settings(fixtures=["default"], default_fixtures=False).fixture_paths() == [builtin]
     assert Settings(default_fixtures=False).fixture_paths() == []
 
