@@ -7,6 +7,7 @@ import inspect
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -193,3 +194,11 @@ def test_a_client_closes_as_a_context_manager(server: EmulatorServer) -> None:
     with ControlClient(server.base_url) as control:
         assert control.health()["status"] == "ok"
     assert control.http.is_closed
+
+
+def test_wait_for_change_gives_up_in_time(tmp_path: Path) -> None:
+    with EmulatorServer(database=tmp_path / "quiet.db") as quiet:  # nothing changes there
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"did not change within 0\.5 s"):
+            quiet.control.wait_for_change(timeout=0.5)
+        assert time.monotonic() - started < 3

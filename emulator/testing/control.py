@@ -33,6 +33,7 @@ ENDED_STATES = ("completed", "cancelled", "ended")
 
 _POLL_S = 5.0  # the longest a wait_until_ended long-poll waits before looking again
 _SLACK_S = 10.0  # HTTP timeout beyond a long-poll's own
+_MAX_WAIT_S = 120.0  # the longest one long-poll may wait (the emulator's limit)
 
 
 @dataclass(frozen=True)
@@ -303,14 +304,15 @@ class ControlClient:
                 made = len(view["history"])  # one entry per callback the session caused
                 if attempted >= made:
                     return view
-                if left > 0:
-                    found = self.callbacks(payment_sid=payment_sid, wait_for=made, timeout=left)
-                    if _attempted(found) >= made:
-                        return view
-                raise TimeoutError(
-                    f"payment session {payment_sid} ended ({view['state']}), but its last "
-                    f"callback was not attempted within {timeout:g} s"
+                if left <= 0:
+                    raise TimeoutError(
+                        f"payment session {payment_sid} ended ({view['state']}), but its last "
+                        f"callback was not attempted within {timeout:g} s"
+                    )
+                self.callbacks(
+                    payment_sid=payment_sid, wait_for=made, timeout=min(left, _MAX_WAIT_S)
                 )
+                continue
             if left <= 0:
                 raise TimeoutError(
                     f"payment session {payment_sid} did not end within {timeout:g} s: it is "
@@ -567,6 +569,8 @@ class ControlClient:
                     for line in response.iter_lines():
                         if line.startswith("data: ") and int(line[6:]) != seen:
                             return int(line[6:])
+                        if time.monotonic() >= deadline:  # a keep-alive comment came
+                            break
             except httpx.ReadTimeout:
                 break
         raise TimeoutError(f"the emulator's state did not change within {timeout:g} s")
