@@ -25,6 +25,7 @@ from emulator import __version__
 from emulator.clock import Clock
 from emulator.control.guard import ControlGuard
 from emulator.control.middleware import BumpAfterControlWrites
+from emulator.control.observe import ObserveRequests
 from emulator.control.routes import router as control_router
 from emulator.deps import STATE_NAMES
 from emulator.domain.hostnames import HostNames, Origins
@@ -46,6 +47,7 @@ from emulator.services.faults import Faults
 from emulator.services.idempotency import IdempotentAnswers
 from emulator.services.journal import Journal
 from emulator.services.listings import Listings
+from emulator.services.metrics import Metrics
 from emulator.services.payments import PaymentRequests
 from emulator.services.reset import Resetter
 from emulator.services.sessions import Sessions
@@ -81,6 +83,8 @@ class Emulator:
         self.journal.add_listener(self.changes.bump)
         self.listings = Listings(self.db)
         self.streams = Streams(settings.max_streams)
+        self.metrics = Metrics(self.listings.totals)
+        self.metrics.watch_streams(self.streams.count)
         self.auth = Authenticator(self.db)
         self.accounts = AccountService(self.db, self.clock, self.ids, fixtures)
         self.accounts.load_fixtures()
@@ -92,7 +96,7 @@ class Emulator:
             max_answer_bytes=settings.callback_max_response_bytes,
             host_concurrency=settings.callback_host_concurrency,
         )
-        self.callback_log = CallbackLog(self.db, self.clock)
+        self.callback_log = CallbackLog(self.db, self.clock, self.metrics)
         self.delivery = Delivery(
             self.db,
             self.callback_log,
@@ -132,7 +136,7 @@ class Emulator:
             CallerSettings(mode=settings.caller, delay_s=settings.caller_delay_ms / 1000),
         )
         self.settlement = SettlementService(
-            self.db, self.clock, self.ids, self.sessions, vault, self.outgoing
+            self.db, self.clock, self.ids, self.sessions, vault, self.outgoing, self.metrics
         )
         self.payments = PaymentRequests(
             self.db,
@@ -277,9 +281,13 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
             single_label=True,
         ),
         origins=Origins(emulator.settings.cors_origins),
+        metrics=emulator.metrics,
     )
     settings = emulator.settings
     guarded = ControlGuard(
         control, settings.control_token, [*settings.tls_names, *settings.allowed_hosts]
     )
-    return EmulatorApp(emulator, twilio_api, guarded)
+    observed = ObserveRequests(
+        guarded, emulator.metrics, templates=lambda: control.openapi()["paths"]
+    )
+    return EmulatorApp(emulator, twilio_api, observed)

@@ -20,6 +20,7 @@ from emulator.services.delivery import Delivery
 from emulator.services.faults import Faults
 from emulator.services.journal import Journal
 from emulator.services.listings import Listings
+from emulator.services.metrics import Metrics
 from emulator.services.reset import Resetter
 from emulator.services.sessions import Sessions
 from emulator.services.settlement import SettlementService
@@ -36,6 +37,7 @@ __all__ = [
     "FaultsDep",
     "JournalDep",
     "ListingsDep",
+    "MetricsDep",
     "ResetterDep",
     "SessionsDep",
     "SettlementDep",
@@ -52,6 +54,7 @@ STATE_NAMES = {
     "faults": Faults,
     "journal": Journal,
     "listings": Listings,
+    "metrics": Metrics,
     "resetter": Resetter,
     "sessions": Sessions,
     "settlement": SettlementService,
@@ -109,6 +112,11 @@ def get_listings(request: Request) -> Listings:
     return service
 
 
+def get_metrics(request: Request) -> Metrics:
+    service: Metrics = _state(request, "metrics")
+    return service
+
+
 def get_resetter(request: Request) -> Resetter:
     service: Resetter = _state(request, "resetter")
     return service
@@ -138,6 +146,7 @@ DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
 FaultsDep = Annotated[Faults, Depends(get_faults)]
 JournalDep = Annotated[Journal, Depends(get_journal)]
 ListingsDep = Annotated[Listings, Depends(get_listings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ResetterDep = Annotated[Resetter, Depends(get_resetter)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 SettlementDep = Annotated[SettlementService, Depends(get_settlement)]

@@ -92,18 +92,24 @@ class MissingParameter(TwilioError):
 
 class AuthenticationFailed(TwilioError):
     """401. Its body carries ``detail`` as api.twilio.com's does: empty for wrong credentials,
-    "Your AccountSid or AuthToken was incorrect." when none were sent."""
+    "Your AccountSid or AuthToken was incorrect." when none were sent. ``reason`` says which
+    check failed, for the journal only: the body is Twilio's, whatever the reason."""
 
     code, status, message = 20003, 401, "Authenticate"
     NO_CREDENTIALS: ClassVar[str] = "Authentication Error - No credentials provided"
 
     @classmethod
     def no_credentials(cls) -> AuthenticationFailed:
-        return cls(cls.NO_CREDENTIALS, detail="Your AccountSid or AuthToken was incorrect.")
+        return cls(
+            cls.NO_CREDENTIALS,
+            detail="Your AccountSid or AuthToken was incorrect.",
+            reason="no credentials: the request has no Authorization header",
+        )
 
-    def __init__(self, message: str | None = None, *, detail: str = "") -> None:
+    def __init__(self, message: str | None = None, *, detail: str = "", reason: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+        self.reason = reason
 
     def body(self) -> bytes:
         return json.dumps(

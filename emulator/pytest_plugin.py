@@ -14,8 +14,12 @@ Fixtures:
     A fresh account with random credentials: tests isolate themselves by account, so they
     can share a server, in parallel too.
 ``twilio_client`` (function)
-    A twilio-python ``Client`` for that account (API-key credentials) pointed at the server;
-    skipped when the ``twilio`` package is not installed.
+    A twilio-python ``Client`` for that account (API-key credentials) pointed at the server,
+    whatever ``TWILIO_REGION`` and ``TWILIO_EDGE`` say (they would rewrite its host); skipped
+    when the ``twilio`` package is not installed.
+
+The server's control plane is a :class:`~emulator.testing.ControlClient`:
+``payments_emulator.control``.
 """
 
 from __future__ import annotations
@@ -189,12 +193,18 @@ def emulator_account(payments_emulator: RunningEmulator) -> Account:
 
 @pytest.fixture
 def twilio_client(payments_emulator: RunningEmulator, emulator_account: Account) -> Any:
-    """A twilio-python Client for ``emulator_account``, pointed at the emulator."""
+    """A twilio-python Client for ``emulator_account``, pointed at the emulator.
+
+    It reads nothing from the environment: ``TWILIO_REGION`` and ``TWILIO_EDGE`` would
+    rewrite ``127.0.0.1`` into ``127.{edge}.{region}.0.1`` (as they rewrite ``api.twilio.com``
+    into ``api.{edge}.{region}.twilio.com``)."""
     twilio_rest = pytest.importorskip("twilio.rest")
     client = twilio_rest.Client(
         emulator_account.api_key_sid,
         emulator_account.api_key_secret,
         emulator_account.account_sid,
+        environment={},
     )
+    client.edge = client.region = None
     client.api.base_url = payments_emulator.base_url
     return client

@@ -5,8 +5,8 @@ default.
 
 A field of :class:`Settings` is the one source of all three: the variable is ``EMULATOR_`` plus
 the name in capitals, and ``payments-emulator serve`` makes the flag (``--`` plus the name with
-``-`` for ``_``) from the field: its type (``bool``: a flag that sets true; a ``Literal``: the
-choices; ``list[str]``: one or more values; ``int``, ``float``, ``str``, each optional), its
+``-`` for ``_``) from the field: its type (``bool``: a flag that sets true, or for a setting
+that is true by default ``--no-`` plus the name, which sets false; a ``Literal``: the choices; ``list[str]``: one or more values; ``int``, ``float``, ``str``, each optional), its
 description (the help text) and an optional :class:`Metavar`. Adding a setting is adding a
 field here, and its row to the README's configuration table (a test checks both)::
 
@@ -83,6 +83,7 @@ CommaSeparated = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
 """A list: ``--flag A B ...`` on the command line, ``A,B,...`` in the variable."""
 
 LogLevel = Annotated[Literal["critical", "error", "warning", "info", "debug", "trace"], LOWERCASE]
+LogFormat = Annotated[Literal["text", "json"], LOWERCASE]
 
 
 def default_fixture_path() -> Path:
@@ -106,10 +107,22 @@ class Settings(BaseSettings):
         "`sqlite:////absolute.db`, or `sqlite://` to keep everything in memory.",
     )
     fixtures: Annotated[CommaSeparated, Metavar("FILE")] = Field(
-        default_factory=lambda: [DEFAULT_FIXTURES],
-        description="Fixture files to load at start-up; `default` is the built-in set.",
+        default_factory=list,
+        description="Fixture files to load at start-up, in addition to the built-in set "
+        "(`default` names the built-in set).",
+    )
+    default_fixtures: bool = Field(
+        True,
+        description="Load the built-in fixture set (its account, API key and call); "
+        "`--no-default-fixtures` loads only the `fixtures` files.",
     )
     log_level: LogLevel = Field("info", description="Log level; `debug` adds an access log.")
+    log_format: LogFormat = Field(
+        "text",
+        description="`text` (lines for people) or `json` (one JSON object a line, for CI: "
+        "time, level, message, and request id, method, path, status, code, duration, account, "
+        "call, session and event where known).",
+    )
     strict_calls: bool = Field(
         False,
         description="Refuse (404) a CallSid that no fixture or control-plane call declared, "
@@ -289,7 +302,14 @@ class Settings(BaseSettings):
         return self.tls_port is not None or self.tls_cert is not None
 
     def fixture_paths(self) -> list[Path]:
-        return [default_fixture_path() if f == DEFAULT_FIXTURES else Path(f) for f in self.fixtures]
+        """The fixture files to load: the built-in set first (unless ``default_fixtures`` is
+        off), then the ``fixtures`` files in order; the built-in set once, even if named."""
+        paths = [default_fixture_path()] if self.default_fixtures else []
+        for name in self.fixtures:
+            path = default_fixture_path() if name == DEFAULT_FIXTURES else Path(name)
+            if path not in paths:
+                paths.append(path)
+        return paths
 
     @property
     def base_url(self) -> str:

@@ -69,6 +69,7 @@ PLACES: dict[str, str] = {
     "emulator.settings": "shell",
     "emulator.certs": "shell",
     "emulator.cli": "shell",
+    "emulator.logs": "shell",
     "emulator.__main__": "shell",
     "emulator.server": "shell",
     "emulator.server.*": "shell",

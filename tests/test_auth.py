@@ -161,3 +161,68 @@ def test_sdk_with_credentials_of_another_account(server: EmulatorServer, account
     with pytest.raises(TwilioRestException) as caught:
         client.calls(DEFAULT_CALL).payments.create(idempotency_key="k1", status_callback=CALLBACK)
     assert (caught.value.status, caught.value.code) == (401, 20003)
+
+
+def test_the_journal_says_which_check_failed_while_the_answer_stays_twilios(
+    http: httpx.Client, server: EmulatorServer
+) -> None:
+    """Each refusal is Twilio's 20003, the same body whatever went wrong; the journal entry
+    (and the inspector's request page) names the check that failed."""
+    mine, theirs = server.control.create_account(), server.control.create_account()
+    ghost, ghost_key = "AC" + "2" * 32, "SK" + "2" * 32
+    cases = {
+        f"unknown account {ghost}": basic(ghost, "x"),
+        f"wrong auth token for account {mine.account_sid}": basic(mine.account_sid, "b" * 32),
+        f"unknown API key {ghost_key}": basic(ghost_key, "x"),
+        f"wrong secret for API key {mine.api_key_sid}": basic(mine.api_key_sid, "b" * 32),
+        "malformed Authorization header: not HTTP Basic credentials": {
+            "Authorization": "Bearer abc"
+        },
+        "malformed Authorization header: not base64 of UTF-8 text": {"Authorization": "Basic !!!"},
+        "malformed Authorization header: not user:password": {
+            "Authorization": "Basic bm9jb2xvbg=="
+        },
+        "malformed credentials: the user name is neither an account SID (AC...) nor an API key "
+        "SID (SK...)": basic("someone", "x"),
+        f"credentials of account {theirs.account_sid} may not act on account "
+        f"{mine.account_sid}: it is neither that account nor its parent": basic(
+            theirs.account_sid, theirs.auth_token
+        ),
+        f"credentials of account {theirs.account_sid} (API key {theirs.api_key_sid}) may not "
+        f"act on account {mine.account_sid}: it is neither that account nor its parent": basic(
+            theirs.api_key_sid, theirs.api_key_secret
+        ),
+        "no credentials: the request has no Authorization header": {},
+    }
+    bodies = set()
+    for reason, headers in cases.items():
+        response = http.get(probe_path(mine.account_sid), headers=headers)
+        assert_unauthenticated(response)
+        if headers:
+            bodies.add(response.content)
+        entry = server.control.requests(account_sid=mine.account_sid)[-1]
+        assert entry["request_id"] == response.headers["twilio-request-id"]
+        assert entry["auth_failure"] == reason
+        assert entry["authenticated_as"] is None
+    assert len(bodies) == 1  # wrong credentials of every kind: one and the same answer
+    page = http.get(f"/_emulator/ui/requests?account_sid={mine.account_sid}&status=401")
+    assert page.status_code == 200
+    assert f"wrong auth token for account {mine.account_sid}" in page.text
+    # no secret is shown: not the wrong ones, not the right ones
+    journal = str(server.control.requests(account_sid=mine.account_sid))
+    assert "b" * 32 not in journal
+    assert theirs.auth_token not in journal
+    assert theirs.api_key_secret not in journal
+
+
+def test_a_valid_request_has_no_auth_failure(http: httpx.Client, account: Account) -> None:
+    http.get(
+        probe_path(account.account_sid), headers=basic(account.account_sid, account.auth_token)
+    )
+    assert server_entry(http, account)["auth_failure"] is None
+
+
+def server_entry(http: httpx.Client, account: Account) -> dict[str, object]:
+    entries = http.get("/_emulator/requests", params={"account_sid": account.account_sid}).json()
+    last: dict[str, object] = entries["requests"][-1]
+    return last

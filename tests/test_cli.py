@@ -52,12 +52,48 @@ def busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def test_unknown_flag_prints_usage() -> None:
-    result = run_cli("serve", "--no-such-flag")
+def test_unknown_flag_says_so_first_then_a_short_usage() -> None:
+    for args in (["serve", "--no-such-flag"], ["--no-such-flag"]):
+        result = run_cli(*args)
+        assert result.returncode == 2
+        lines = result.stderr.splitlines()
+        assert lines[0] == (
+            "payments-emulator serve: error: unrecognized arguments: --no-such-flag"
+        ), result.stderr
+        assert lines[1] == "usage: payments-emulator [serve] [OPTION ...]"
+        assert "--help" in lines[2]
+        assert len(lines) == 3
+        assert "Traceback" not in result.stderr
+
+
+def test_bad_flag_value_says_what_is_wrong_before_any_usage() -> None:
+    result = run_cli("--port", "abc")
     assert result.returncode == 2
-    assert "usage: payments-emulator" in result.stderr
-    assert "--no-such-flag" in result.stderr
-    assert "Traceback" not in result.stderr
+    first, *rest = result.stderr.splitlines()
+    assert first == "payments-emulator serve: error: argument --port: invalid int value: 'abc'"
+    assert len(rest) == 2, result.stderr  # a one-line usage and where the options are listed
+
+
+def test_help_of_the_command_shows_the_options_of_serve() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert result.stdout.startswith("usage: payments-emulator [serve] [OPTION ...]")
+    for name in Settings.model_fields:
+        assert cli._flag_name(name) in text, name
+    # and it names the other commands
+    assert "payments-emulator healthcheck" in text
+    assert "payments-emulator certs" in text
+    assert run_cli("-h").stdout == result.stdout
+    assert run_cli("serve", "--help").stdout == result.stdout
+
+
+def test_other_commands_say_their_errors_with_their_own_usage() -> None:
+    result = run_cli("certs")
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "payments-emulator certs: error: the following arguments are required: --out"
+    assert lines[1].startswith("usage: payments-emulator certs")
 
 
 def test_unreadable_fixture_file(tmp_path: Path) -> None:
@@ -120,9 +156,43 @@ def test_database_that_is_not_sqlite(tmp_path: Path) -> None:
     )
 
 
-def test_bad_environment_variable() -> None:
+def test_bad_environment_variable_is_named_with_its_value() -> None:
     result = run_cli("--database", "sqlite://", env={"EMULATOR_PORT": "eighty"})
-    assert_config_error(result, "invalid setting", "port")
+    assert_config_error(result, "invalid setting port: EMULATOR_PORT=eighty: ")
+    assert "valid integer" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_environment_variable_of_a_secret_is_not_echoed() -> None:
+    result = run_cli("--database", "sqlite://", env={"EMULATOR_CONTROL_TOKEN": "bad token!"})
+    assert_config_error(result, "EMULATOR_CONTROL_TOKEN=****")
+    assert "bad token" not in result.stderr
+
+
+def test_healthcheck_names_a_bad_variable_too() -> None:
+    result = run_cli("healthcheck", env={"EMULATOR_PORT": "abc"})
+    assert_config_error(result, "EMULATOR_PORT=abc")
+
+
+def test_fixture_files_add_to_the_built_in_set(tmp_path: Path) -> None:
+    """A user's fixture file may use the built-in account; --no-default-fixtures drops the
+    built-in set, and the error then says which files were loaded."""
+    mine = tmp_path / "my.json"
+    call = {"sid": "CA" + "b" * 32, "account_sid": DEFAULT_ACCOUNT}
+    mine.write_text(json.dumps({"calls": [call]}))
+    with EmulatorServer("--fixtures", str(mine), database=tmp_path / "e.db") as server:
+        created = server.control.create_call(DEFAULT_ACCOUNT)  # the built-in account is there
+        assert created.startswith("CA")
+    result = run_cli(
+        "--port", "0", "--database", "sqlite://", "--no-default-fixtures", "--fixtures", str(mine)
+    )
+    assert_config_error(
+        result,
+        f"{call['sid']} belongs to account {DEFAULT_ACCOUNT}, which is not declared",
+        f"fixture files loaded ({mine})",
+    )
+    env = {"EMULATOR_DEFAULT_FIXTURES": "false", "EMULATOR_FIXTURES": str(mine)}
+    assert_config_error(run_cli("--port", "0", "--database", "sqlite://", env=env), str(mine))
 
 
 def test_flag_wins_over_environment(tmp_path: Path, busy_port: int) -> None:
@@ -277,8 +347,8 @@ def test_bad_setting_value_is_one_line(
 ) -> None:
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("payments-emulator: error: invalid setting: "), err
-    assert fragment in err
+    assert err.startswith(f"payments-emulator: error: invalid setting {fragment}: "), err
+    assert f": {' '.join(args)}: " in err, err  # the flag and its value
     assert len(err.strip().splitlines()) == 1, err
 
 
@@ -300,11 +370,11 @@ def test_bad_flag_is_refused_with_status_2(
         cli.main(args)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("usage: payments-emulator")
-    last = err.strip().splitlines()[-1]
-    assert last.startswith("payments-emulator"), last
-    assert ": error: " in last, last
-    assert fragment in last, last
+    first = err.splitlines()[0]
+    assert first.startswith("payments-emulator serve: error: "), err
+    assert fragment in first, first
+    assert "usage: payments-emulator [serve] [OPTION ...]" in err
+    assert len(err.strip().splitlines()) == 3, err
 
 
 def test_serve_help_shows_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
@@ -314,7 +384,7 @@ def test_serve_help_shows_every_setting(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     text = " ".join(out.split())  # argparse wraps the help text, also after a hyphen
     for name, field in Settings.model_fields.items():
-        assert f"--{name.replace('_', '-')}" in text, name
+        assert cli._flag_name(name) in text, name
         assert f"EMULATOR_{name.upper()}" in text, name
         assert "".join((field.description or "").split()) in "".join(out.split()), name
     for usage in [
@@ -341,5 +411,5 @@ def test_flags_for_types_no_setting_has_yet() -> None:
 
     with pytest.raises(TypeError, match="no command-line flag"):
         cli._flag_options("mapping", Odd.model_fields["mapping"])
-    with pytest.raises(TypeError, match="defaults to False"):
-        cli._flag_options("loud", Odd.model_fields["loud"])
+    assert cli._flag_options("loud", Odd.model_fields["loud"])["const"] is False
+    assert cli._flag_name("loud", Odd.model_fields["loud"]) == "--no-loud"

@@ -316,14 +316,22 @@ def test_connectors_are_replaced_by_name_and_refused_for_unknown_accounts(
     assert bad.status_code == 422
 
 
-def test_card_data_reaches_only_the_endpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_card_data_reaches_only_the_endpoint(tmp_path: Path, log_format: str) -> None:
     """The full card number and security code go to the merchant's endpoint, and nowhere
-    else: not the database (and its WAL), the log, the journal, a callback or a view."""
+    else: not the database (and its WAL), the log (in either format), the journal, a
+    callback or a view."""
     card, cvv = "5555555555554444", "987"
     with (
         GpcEndpoint().running() as endpoint,
         EmulatorServer(
-            "--caller", "manual", "--log-level", "debug", database=tmp_path / "e.db"
+            "--caller",
+            "manual",
+            "--log-level",
+            "debug",
+            "--log-format",
+            log_format,
+            database=tmp_path / "e.db",
         ) as server,
     ):
         account = server.control.create_account()
@@ -347,6 +355,9 @@ def test_card_data_reaches_only_the_endpoint(tmp_path: Path) -> None:
         server.stop()
         log = server.log
     assert card not in log
+    if log_format == "json":  # every line an object; the connector's request among them
+        records = [json.loads(line) for line in log.splitlines()]
+        assert any(r.get("event") == "connector.request" for r in records)
     for path in tmp_path.iterdir():
         if path.is_file():
             assert card.encode() not in path.read_bytes(), path

@@ -20,6 +20,7 @@ FIELDS = {
     "path",
     "params",
     "authenticated_as",
+    "auth_failure",
     "account_sid",
     "call_sid",
     "payment_sid",

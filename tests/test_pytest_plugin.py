@@ -62,6 +62,61 @@ def test_faults_and_isolation(payments_emulator, emulator_account, twilio_client
 """
 
 
+# A user's suite that forces a decline and a connector error and waits for each session's
+# end through ControlClient methods alone (no callback counts, no raw HTTP), run with
+# TWILIO_REGION and TWILIO_EDGE set (as a developer's shell may have them).
+USER_OUTCOME_TESTS = """
+CALLBACK = "http://127.0.0.1:9/payments/status"
+CARD = {
+    "payment-card-number": "4111111111111111",
+    "expiration-date": "1230",
+    "security-code": "123",
+    "postal-code": "94105",
+}
+
+
+def pay(control, twilio_client, account, **create):
+    call_sid = control.create_call(account.account_sid, caller="manual")
+    session = twilio_client.calls(call_sid).payments.create(
+        idempotency_key="create", status_callback=CALLBACK, charge_amount=10, **create
+    )
+    payment = twilio_client.calls(call_sid).payments(session.sid)
+    for item, digits in CARD.items():
+        payment.update(idempotency_key=item, status_callback=CALLBACK, capture=item)
+        control.key_in(session.sid, digits)
+    return session.sid, payment
+
+
+def test_a_declined_card(payments_emulator, emulator_account, twilio_client):
+    control = payments_emulator.control
+    sid, payment = pay(control, twilio_client, emulator_account)
+    control.set_outcome(
+        sid, result="payment-connector-error", pay_error_code=64012,
+        payment_error="card is declined", connector_error="card_declined",
+    )
+    payment.update(idempotency_key="complete", status_callback=CALLBACK, status="complete")
+    view = control.wait_until_ended(sid)
+    assert (view["state"], view["result"]) == ("completed", "payment-connector-error")
+    final = control.callbacks(payment_sid=view["sid"])[-1]["params"]
+    assert (final["PayErrorCode"], final["PaymentError"]) == ("64012", "card is declined")
+
+
+def test_a_connector_that_does_not_answer(payments_emulator, emulator_account, twilio_client):
+    control = payments_emulator.control
+    control.create_connector(
+        emulator_account.account_sid, "gateway",
+        generic={"endpoint_url": "http://127.0.0.1:9/pay", "mode": "live", "retries": 0},
+    )
+    sid, payment = pay(control, twilio_client, emulator_account, payment_connector="gateway")
+    payment.update(idempotency_key="complete", status_callback=CALLBACK, status="complete")
+    view = control.wait_until_ended(sid)
+    assert view["result"] == "payment-connector-error"
+    final = control.callbacks(payment_sid=view["sid"])[-1]["params"]
+    assert final["PayErrorCode"] == "64008"
+    assert final["PaymentError"].endswith("No response from Payment Provider.")
+"""
+
+
 @pytest.fixture
 def user_suite(tmp_path: Path) -> Path:
     (tmp_path / "suite").mkdir()
@@ -69,9 +124,9 @@ def user_suite(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_suite(suite: Path, *args: str) -> dict[str, int]:
+def run_suite(suite: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, int]:
     """Run the user's suite in a pytest subprocess; returns its outcome counts."""
-    env = {k: v for k, v in os.environ.items() if k != "PAYMENTS_EMULATOR_URL"}
+    env = {k: v for k, v in os.environ.items() if k != "PAYMENTS_EMULATOR_URL"} | (env or {})
     env["PLUGIN_TEST_SEEN"] = str(suite / "seen.jsonl")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
@@ -125,6 +180,13 @@ def test_fixtures_against_a_running_emulator(user_suite: Path) -> None:
         accounts = {s["account"] for s in seen}
         assert {r["account_sid"] for r in server.control.requests()} <= accounts
         assert len(server.control.requests()) >= 5
+
+
+def test_outcomes_forced_and_waited_for_with_a_region_in_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "test_outcomes.py").write_text(USER_OUTCOME_TESTS)
+    env = {"TWILIO_REGION": "au1", "TWILIO_EDGE": "sydney"}
+    assert run_suite(tmp_path, env=env) == {"passed": 2}
 
 
 # --- EmulatorServer, as the plugin and the benchmark start it --------------------------------

@@ -60,7 +60,7 @@ def test_docs_table_lists_every_setting_with_flag_variable_and_default() -> None
     assert set(rows) == set(Settings.model_fields)
     for name, field in Settings.model_fields.items():
         row = rows[name]
-        assert f"`--{name.replace('_', '-')}" in row, row
+        assert f"`{cli._flag_name(name)}" in row, row
         assert f"`EMULATOR_{name.upper()}`" in row, row
         default = field.get_default(call_default_factory=True)
         shown = ",".join(default) if isinstance(default, list) else str(default).lower()
@@ -82,7 +82,9 @@ def serve_actions() -> list[argparse.Action]:
 def test_every_setting_has_one_serve_flag_and_every_flag_is_a_setting() -> None:
     actions = serve_actions()
     flags = {flag: action.dest for action in actions for flag in action.option_strings}
-    expected = {f"--{name.replace('_', '-')}": name for name in Settings.model_fields}
+    expected = {cli._flag_name(name): name for name in Settings.model_fields}
+    assert expected["--no-default-fixtures"] == "default_fixtures"  # true by default: turned off
+    assert expected["--log-level"] == "log_level"
     assert flags == expected
     assert len(actions) == len(Settings.model_fields)  # one flag each, no aliases
     rows = docs_settings_rows()
@@ -97,6 +99,9 @@ def test_serve_flags_follow_the_field_types() -> None:
     assert by_dest["tls_names"].nargs == "+"
     assert by_dest["strict_calls"].nargs == 0
     assert by_dest["strict_calls"].const is True
+    assert by_dest["default_fixtures"].nargs == 0
+    assert by_dest["default_fixtures"].const is False
+    assert by_dest["log_format"].choices == ["text", "json"]
     assert by_dest["log_level"].choices == [
         "critical",
         "error",
@@ -140,6 +145,26 @@ def test_environment_and_init_precedence(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_default_fixtures_resolve_to_the_packaged_file() -> None:
     assert Settings().fixture_paths() == [default_fixture_path()]
     assert default_fixture_path().is_file()
+
+
+def test_fixture_files_add_to_the_built_in_set_unless_it_is_turned_off() -> None:
+    builtin = default_fixture_path()
+    assert Settings(fixtures=["a.json"]).fixture_paths() == [builtin, Path("a.json")]
+    # naming the built-in set as before loads it once
+    assert Settings(fixtures=["default", "a.json"]).fixture_paths() == [builtin, Path("a.json")]
+    assert Settings(fixtures=["a.json"], default_fixtures=False).fixture_paths() == [Path("a.json")]
+    assert Settings(fixtures=["default"], default_fixtures=False).fixture_paths() == [builtin]
+    assert Settings(default_fixtures=False).fixture_paths() == []
+
+
+def test_default_fixtures_and_log_format_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EMULATOR_DEFAULT_FIXTURES", "false")
+    monkeypatch.setenv("EMULATOR_LOG_FORMAT", "JSON")
+    settings = Settings()
+    assert settings.default_fixtures is False
+    assert settings.log_format == "json"
 
 
 @pytest.mark.parametrize(

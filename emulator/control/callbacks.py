@@ -33,7 +33,7 @@ async def callbacks(
     (a long-poll: at most ``max_streams`` are open at once, 503 beyond)."""
     filters = {"payment_sid": payment_sid, "call_sid": call_sid, "account_sid": account_sid}
     if wait_for:
-        held = open_stream(streams, request)
+        held = open_stream(streams, "long_poll", request)
         try:
             found = await _unless_gone(request, log.wait_for(filters, wait_for, timeout_s))
         finally:

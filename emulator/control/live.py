@@ -31,10 +31,10 @@ def _event_id(text: str | None) -> int | None:
 RETRY_AFTER_S = 1  # how soon a refused stream may try again
 
 
-def open_stream(streams: Streams, request: Request) -> Stream:
+def open_stream(streams: Streams, kind: str, request: Request) -> Stream:
     """A place among the streams (``max_streams``), or 503 with ``Retry-After``."""
     try:
-        return streams.open(request.scope)
+        return streams.open(kind, request.scope)
     except TooManyStreams as exc:
         raise HTTPException(
             503,
@@ -59,7 +59,7 @@ async def events(
     themselves. At most ``max_streams`` long-lived requests are open at once (503 beyond)."""
     seen = _event_id(last_event_id)
     start = seen if seen is not None else since if since is not None else changes.version
-    held = open_stream(streams, request)
+    held = open_stream(streams, "events", request)
 
     async def stream() -> AsyncIterator[str]:
         try:

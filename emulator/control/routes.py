@@ -1,6 +1,7 @@
 """``/_emulator/...``: what tests use to drive and inspect the emulator (its own router, as
 moto keeps moto-api apart): health, reset, accounts, calls and their callers, sessions,
-connectors, callbacks, faults and the request journal, the clock, and the change feed.
+connectors, callbacks, faults and the request journal, the clock, the change feed, and the
+metrics.
 
 One module per concern; this one puts their routers under the control plane's prefix. The
 control plane has no authentication unless ``control_token`` is set: it is meant for tests
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from emulator.control import accounts, callbacks, calls, clock, faults, live, payments
+from emulator.control import accounts, callbacks, calls, clock, faults, live, metrics, payments
 from emulator.paths import CONTROL_PREFIX
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=CONTROL_PREFIX, tags=["control"])
-for part in (accounts, calls, payments, callbacks, faults, clock, live):
+for part in (accounts, calls, payments, callbacks, faults, clock, live, metrics):
     router.include_router(part.router)

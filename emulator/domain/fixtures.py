@@ -133,7 +133,9 @@ def parse_fixtures(files: Iterable[tuple[str, str]]) -> FixtureSet:
     """Validate and merge fixture files, given as (name, text); a :class:`ConfigError` names
     what is wrong, and in which file."""
     merged: dict[str, list[_Fixture]] = {name: [] for name in FixtureSet.model_fields}
+    names: list[str] = []
     for name, text in files:
+        names.append(name)
         try:
             fixture_set = FixtureSet.model_validate_json(text)
         except ValidationError as exc:
@@ -145,11 +147,12 @@ def parse_fixtures(files: Iterable[tuple[str, str]]) -> FixtureSet:
         for field_name in merged:
             merged[field_name].extend(getattr(fixture_set, field_name))
     result = FixtureSet.model_validate(merged)
-    _check_references(result)
+    _check_references(result, names)
     return result
 
 
-def _check_references(fixtures: FixtureSet) -> None:
+def _check_references(fixtures: FixtureSet, names: Iterable[str] = ()) -> None:
+    loaded = ", ".join(names) or "no files"
     seen: set[str] = set()
     sids = [f.sid for f in fixtures.accounts] + [f.sid for f in fixtures.api_keys]
     for sid in sids + [f.sid for f in fixtures.calls]:
@@ -162,7 +165,7 @@ def _check_references(fixtures: FixtureSet) -> None:
         if account.parent_sid is not None and account.parent_sid not in accounts:
             raise ConfigError(
                 f"invalid fixtures: account {account.sid} names parent {account.parent_sid}, "
-                "which is not declared"
+                f"which is not declared in the fixture files loaded ({loaded})"
             )
         if account.parent_sid == account.sid:
             raise ConfigError(f"invalid fixtures: account {account.sid} is its own parent")
@@ -175,7 +178,8 @@ def _check_references(fixtures: FixtureSet) -> None:
     for sid, account_sid in owners:
         if account_sid not in accounts:
             raise ConfigError(
-                f"invalid fixtures: {sid} belongs to account {account_sid}, which is not declared"
+                f"invalid fixtures: {sid} belongs to account {account_sid}, which is not declared "
+                f"in the fixture files loaded ({loaded})"
             )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import errno
 import functools
 import gc
@@ -34,6 +33,7 @@ import uvicorn
 from emulator import __version__
 from emulator.app import create_app
 from emulator.errors import ConfigError
+from emulator.logs import announce, log_config
 from emulator.paths import INSPECTOR_PREFIX
 from emulator.server import compat
 from emulator.server.limits import HttpLimits
@@ -65,6 +65,7 @@ def run(settings: Settings) -> int:
     protocol = EmulatorHttpProtocol.configured(
         HttpLimits.from_settings(settings, request_id=app.emulator.ids.request_id)
     )
+    app.emulator.metrics.watch_connections(protocol.limiter.__len__)
     sock = listen(settings.host, settings.port)
     tls_sock = None
     if tls is not None:
@@ -73,7 +74,7 @@ def run(settings: Settings) -> int:
     options: dict[str, Any] = {
         "log_level": settings.log_level,
         "access_log": settings.log_level in ("debug", "trace"),
-        "log_config": _log_config(settings.log_level),
+        "log_config": log_config(settings.log_level, settings.log_format),
         "http": protocol,
         "ws": "none",  # no WebSocket: an upgrade request is answered as any other
         # uvicorn types these two as int, and uses them as the float seconds they are.
@@ -86,13 +87,14 @@ def run(settings: Settings) -> int:
     sockets = [sock]
     # Printed whatever the log level: tools (emulator.testing among them) read the port here.
     address = local_url(*sock.getsockname()[:2])
-    print(
-        f"payments-emulator {__version__} listening on {address}"
-        f" (database {settings.database})\n"
-        f"payments-emulator inspector: {address}{INSPECTOR_PREFIX}/",
-        file=sys.stderr,
-        flush=True,
+    fmt = settings.log_format
+    announce(
+        fmt,
+        f"payments-emulator {__version__} listening on {address} (database {settings.database})",
+        event="listening",
+        url=address,
     )
+    announce(fmt, f"payments-emulator inspector: {address}{INSPECTOR_PREFIX}/", event="inspector")
     if tls is not None and tls_sock is not None:
         cert, key, ca = tls
         config = uvicorn.Config(
@@ -101,11 +103,13 @@ def run(settings: Settings) -> int:
         servers.append(_Server(config, protocol, settings))
         sockets.append(tls_sock)
         host, port = tls_sock.getsockname()[:2]
-        print(
-            f"payments-emulator HTTPS on {local_url(host, port).replace('http:', 'https:')}"
+        tls_address = local_url(host, port).replace("http:", "https:")
+        announce(
+            fmt,
+            f"payments-emulator HTTPS on {tls_address}"
             + (f" (CA certificate: {ca})" if ca else ""),
-            file=sys.stderr,
-            flush=True,
+            event="listening",
+            url=tls_address,
         )
     # Nothing the emulator sends may reach where it listens (a StatusCallback at its own
     # control plane would run it): the one way out learns the listening addresses.
@@ -259,16 +263,3 @@ def listen(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
-
-
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging set-up, plus the emulator's own loggers at the chosen level."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["emulator"] = {
-        "handlers": ["default"],
-        "level": "DEBUG" if level == "trace" else level.upper(),
-        "propagate": False,
-    }
-    return config

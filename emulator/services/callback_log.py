@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from emulator.clock import Clock
 from emulator.domain.records import CallbackRecord, PendingCallback
 from emulator.errors import DatabaseFull
+from emulator.services.metrics import Metrics
 from emulator.store import callbacks as rows
 from emulator.store.db import Database
 
@@ -65,9 +66,10 @@ class _Unrecorded:
 
 
 class CallbackLog:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._metrics = metrics
         self._changed = asyncio.Event()  # set (and replaced) whenever an attempt is recorded
         self._closing = False
         self._backlog: list[_Unrecorded] = []
@@ -80,14 +82,10 @@ class CallbackLog:
         """Record an attempt, without waiting for the commit; never raises."""
         now = self._clock.now_ms()
         state = "delivered" if outcome.delivered else ("failed" if final else "pending")
-        if not outcome.delivered:
-            logger.info(
-                "callback %d to %s: %s%s",
-                pending.id,
-                outcome.url,
-                outcome.error,
-                "" if final else " (will retry)",
-            )
+        _log_attempt(pending, outcome, final)
+        if self._metrics is not None:
+            shown = state if state != "pending" else "retrying"
+            self._metrics.callback_attempt(shown, outcome.duration_ms / 1000)
         unrecorded = _Unrecorded(pending.id, pending.account_sid, outcome, state, now)
         if self._backlog:  # after the ones waiting, in order
             self._keep(unrecorded)
@@ -251,6 +249,36 @@ class CallbackLog:
                 return found
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
+
+
+def _log_attempt(pending: PendingCallback, outcome: AttemptOutcome, final: bool) -> None:
+    """A failed attempt is logged at info, a delivery at debug; with the structured fields
+    the JSON log format shows (``event``: ``callback.delivered``, ``callback.failed`` or
+    ``callback.retrying``)."""
+    if outcome.delivered:
+        level, event, what = logging.DEBUG, "callback.delivered", f"{outcome.status_code}"
+    else:
+        level = logging.INFO
+        event = "callback.failed" if final else "callback.retrying"
+        what = f"{outcome.error}{'' if final else ' (will retry)'}"
+    if not logger.isEnabledFor(level):
+        return
+    logger.log(
+        level,
+        "callback %d to %s: %s",
+        pending.id,
+        outcome.url,
+        what,
+        extra={
+            "event": event,
+            "account": pending.account_sid,
+            "call": pending.call_sid,
+            "session": pending.payment_sid,
+            "callback_id": pending.id,
+            "status": outcome.status_code,
+            "duration_ms": round(outcome.duration_ms, 3),
+        },
+    )
 
 
 def _write_attempt(conn: sqlite3.Connection, unrecorded: _Unrecorded) -> None:

@@ -62,6 +62,7 @@ class JournalEntry:
     status: int
     response: str
     duration_ms: float
+    auth_failure: str | None = None  # which authentication check failed (the answer: 20003)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

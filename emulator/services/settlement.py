@@ -27,6 +27,7 @@ from emulator.ids import IdGenerator
 from emulator.outgoing.client import Outgoing
 from emulator.services import gpc_client
 from emulator.services.held_writes import HeldWrites
+from emulator.services.metrics import Metrics
 from emulator.services.sessions import Sessions, UnknownResource
 from emulator.services.vault import SECRET_ITEMS, Vault
 from emulator.store import accounts, sessions
@@ -51,6 +52,7 @@ class SettlementService:
         sessions: Sessions,
         vault: Vault,
         outgoing: Outgoing,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -58,6 +60,7 @@ class SettlementService:
         self._sessions = sessions
         self._vault = vault
         self._outgoing = outgoing
+        self._metrics = metrics
         self._connector_tasks: set[asyncio.Task[None]] = set()
         # A merchant's answer is never lost while the process lives: what a full disk refuses
         # (attempt records, the settlement and its callback) is held and written later.
@@ -170,6 +173,7 @@ class SettlementService:
         sid, account_sid = record.sid, record.account_sid
 
         async def recorded(attempt: gpc.ConnectorAttempt) -> None:
+            self._observe(record, attempt)
             await self._held.write(
                 lambda conn: connector_store.insert_attempt(conn, sid, account_sid, attempt)
             )
@@ -190,6 +194,25 @@ class SettlementService:
         finally:
             self._vault.drop(sid)
         await self._settle(sid, settlement)
+
+    def _observe(self, record: SessionRecord, attempt: gpc.ConnectorAttempt) -> None:
+        """A connector request's latency (metrics) and a debug log line with its fields."""
+        if self._metrics is not None:
+            self._metrics.connector_request(attempt.latency_ms / 1000)
+        logger.debug(
+            "connector request to %s, attempt %d: %s",
+            attempt.url,
+            attempt.attempt,
+            attempt.error or attempt.status_code,
+            extra={
+                "event": "connector.request",
+                "account": record.account_sid,
+                "call": record.call_sid,
+                "session": record.sid,
+                "status": attempt.status_code,
+                "duration_ms": attempt.latency_ms,
+            },
+        )
 
     async def _settle(self, payment_sid: str, settlement: machine.Settlement) -> None:
         def unit(conn: sqlite3.Connection) -> None:

@@ -11,6 +11,7 @@ take the room of API requests.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -29,33 +30,39 @@ class Stream:
     """A held place among the streams; :meth:`close` gives it back (once, whatever the number
     of calls)."""
 
-    def __init__(self, streams: Streams) -> None:
+    def __init__(self, streams: Streams, kind: str) -> None:
         self._streams: Streams | None = streams
+        self._kind = kind
 
     def close(self) -> None:
         if self._streams is not None:
-            self._streams._open -= 1
+            self._streams._open[self._kind] -= 1
             self._streams = None
 
 
 class Streams:
+    """The open streams, by kind (``events``, ``long_poll``)."""
+
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._open = 0
+        self._open: Counter[str] = Counter()
         self.refused = 0
 
     def __len__(self) -> int:
-        return self._open
+        return self._open.total()
 
-    def open(self, scope: MutableMapping[str, Any] | None = None) -> Stream:
-        """A place for a new stream, or :class:`TooManyStreams`; with the request's ASGI
-        ``scope``, its connection is marked a stream's for the HTTP layer."""
-        if self._open >= self.limit:
+    def count(self, kind: str) -> int:
+        return self._open[kind]
+
+    def open(self, kind: str, scope: MutableMapping[str, Any] | None = None) -> Stream:
+        """A place for a new stream of ``kind``, or :class:`TooManyStreams`; with the
+        request's ASGI ``scope``, its connection is marked a stream's for the HTTP layer."""
+        if len(self) >= self.limit:
             self.refused += 1
-            raise TooManyStreams(f"{self._open} streams are open (max_streams {self.limit})")
-        self._open += 1
+            raise TooManyStreams(f"{len(self)} streams are open (max_streams {self.limit})")
+        self._open[kind] += 1
         if scope is not None:
             mark: Callable[[], None] | None = scope.get("extensions", {}).get(STREAM_EXTENSION)
             if mark is not None:
                 mark()
-        return Stream(self)
+        return Stream(self, kind)

@@ -7,7 +7,14 @@ for its control plane (:class:`ControlClient`)::
         client.api.base_url = server.base_url
 """
 
-from emulator.testing.control import Account, ControlClient
+from emulator.testing.control import ENDED_STATES, Account, ControlClient, ControlError
 from emulator.testing.server import EmulatorServer, ServerFailed
 
-__all__ = ["Account", "ControlClient", "EmulatorServer", "ServerFailed"]
+__all__ = [
+    "ENDED_STATES",
+    "Account",
+    "ControlClient",
+    "ControlError",
+    "EmulatorServer",
+    "ServerFailed",
+]

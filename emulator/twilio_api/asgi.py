@@ -13,6 +13,7 @@ without credentials.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -40,11 +41,13 @@ from emulator.ids import IdGenerator
 from emulator.services.auth import WWW_AUTHENTICATE, Authenticator, Principal
 from emulator.services.faults import FaultRule, Faults
 from emulator.services.journal import Journal, JournalEntry, bounded, journal_params
+from emulator.services.metrics import Metrics
 from emulator.twilio_api.render import Headers, response_headers
 
 __all__ = ["ApiRequest", "Handler", "Route", "TwilioApi"]
 
 logger = logging.getLogger("emulator.api")
+access_logger = logging.getLogger("emulator.access")
 
 
 # The ASGI scope extension (set by emulator.server.protocol) that closes the connection.
@@ -79,6 +82,16 @@ class Route:
     method: str = "POST"
 
 
+OTHER_ROUTE = "other"
+"""The route label of a request that matched no route (metrics)."""
+
+
+def route_template(pattern: re.Pattern[str]) -> str:
+    """A route's pattern as a template: ``(?P<call_sid>CA...)`` -> ``{call_sid}``."""
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.pattern)
+    return text.removeprefix("^").removesuffix("$").replace("\\", "")
+
+
 @dataclass(slots=True)
 class _Exchange:
     """What is known of one request so far, for the journal."""
@@ -90,6 +103,9 @@ class _Exchange:
     params: dict[str, str] = field(default_factory=dict)
     form: list[tuple[str, str]] = field(default_factory=list)
     principal: Principal | None = None
+    auth_failure: str | None = None  # which authentication check failed
+    route: str = OTHER_ROUTE  # the matched route's template (metrics)
+    code: int | None = None  # the answer's Twilio error code
 
 
 class TwilioApi:
@@ -104,12 +120,15 @@ class TwilioApi:
         max_form_fields: int = 256,
         hosts: HostNames | None = None,
         origins: Origins | None = None,
+        metrics: Metrics | None = None,
     ):
         self._max_form_fields = max_form_fields
         self._hosts = hosts
         self._origins = origins if origins is not None else Origins(["*"])
         self._known_hosts: dict[bytes, bool] = {}
         self._routes = list(routes)
+        self._templates = {route.pattern: route_template(route.pattern) for route in routes}
+        self._metrics = metrics
         self._auth = auth
         self._ids = ids
         self._clock = clock
@@ -146,6 +165,7 @@ class TwilioApi:
         if exchange.method == "OPTIONS":
             headers = response_headers(exchange.request_id, None)
             await _send(send, 200, headers, b"")
+            self._observe(exchange, 200)
             return
         if self._faults:
             rule = self._faults.pick(exchange.method, exchange.path, _account_in(exchange.path))
@@ -157,14 +177,17 @@ class TwilioApi:
             status, body = answer.status, answer.body
         except TwilioError as exc:
             status, body = exc.status, exc.body()
+            exchange.code = exc.code
             if isinstance(exc, AuthenticationFailed):
                 extra.append((b"www-authenticate", WWW_AUTHENTICATE))
+                exchange.auth_failure = exc.reason or None
             elif isinstance(exc, MethodNotAllowed):
                 extra.append((b"allow", ALLOWED_METHODS))
         except Exception:
             logger.exception("unhandled error answering request %s", exchange.request_id)
             error = InternalServerError()
             status, body = error.status, error.body()
+            exchange.code = error.code
         headers = response_headers(exchange.request_id, body)
         headers.extend(extra)
         await _send(send, status, headers, body)
@@ -203,6 +226,7 @@ class TwilioApi:
             if match is None:
                 continue
             exchange.params = params = match.groupdict()
+            exchange.route = self._templates[route.pattern]
             principal = self._auth.authenticate(authorization, params.get("account_sid"))
             exchange.principal = principal
             if exchange.method != route.method:
@@ -247,6 +271,7 @@ class TwilioApi:
             return True
         message = rule.message or f"Injected fault {rule.id}"
         answer = error_body(rule.code, message, rule.status)
+        exchange.code = rule.code
         await _send(send, rule.status, response_headers(exchange.request_id, answer), answer)
         self._record(exchange, rule.status, answer)
         return True
@@ -270,6 +295,8 @@ class TwilioApi:
     def _record(self, exchange: _Exchange, status: int, body: bytes) -> None:
         params = exchange.params
         principal = exchange.principal
+        if exchange.code is None and status >= 400:
+            exchange.code = _error_code(body)  # an error answer kept for an IdempotencyKey
         self._journal.record(
             JournalEntry(
                 request_id=exchange.request_id,
@@ -284,8 +311,57 @@ class TwilioApi:
                 status=status,
                 response=bounded(body.decode("utf-8", "replace")),
                 duration_ms=round((time.perf_counter() - exchange.started) * 1000, 3),
+                auth_failure=exchange.auth_failure,
             )
         )
+        self._observe(exchange, status)
+
+    def _observe(self, exchange: _Exchange, status: int) -> None:
+        """Count the request (metrics) and write its access log line (at debug)."""
+        if exchange.route == OTHER_ROUTE and exchange.method == "OPTIONS":
+            exchange.route = self._route_of(exchange.path)
+        if self._metrics is not None:
+            self._metrics.request(exchange.route, exchange.method, status, exchange.code)
+        if access_logger.isEnabledFor(logging.DEBUG):
+            duration_ms = round((time.perf_counter() - exchange.started) * 1000, 3)
+            params = exchange.params
+            fields = {
+                "event": "request",
+                "request_id": exchange.request_id,
+                "method": exchange.method,
+                "path": bounded(exchange.path),
+                "status": status,
+                "code": exchange.code,
+                "duration_ms": duration_ms,
+                "account": params.get("account_sid"),
+                "call": params.get("call_sid"),
+                "session": params.get("payment_sid"),
+            }
+            if exchange.auth_failure:
+                fields["auth_failure"] = exchange.auth_failure
+            access_logger.debug(
+                "%s %s %d%s",
+                exchange.method,
+                fields["path"],
+                status,
+                f" ({exchange.code})" if exchange.code else "",
+                extra=fields,
+            )
+
+    def _route_of(self, path: str) -> str:
+        for route in self._routes:
+            if route.pattern.match(path):
+                return self._templates[route.pattern]
+        return OTHER_ROUTE
+
+
+def _error_code(body: bytes) -> int | None:
+    """The ``code`` of a Twilio error body, if it is one."""
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) else None
 
 
 def _account_in(path: str) -> str | None:

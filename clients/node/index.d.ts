@@ -1,0 +1,192 @@
+// Types of twilio-payments-emulator's control-plane client.
+
+/** The states of a payment session that has ended. */
+export declare const ENDED_STATES: readonly ["completed", "cancelled", "ended"];
+
+export interface Account {
+  accountSid: string;
+  authToken: string;
+  apiKeySid: string;
+  apiKeySecret: string;
+  parentAccountSid: string | null;
+}
+
+export type SessionState = "active" | "processing" | "completed" | "cancelled" | "ended";
+
+/** The session view of `GET /_emulator/payments/{Sid}` (the emulator's own field names). */
+export interface SessionView {
+  sid: string;
+  account_sid: string;
+  call_sid: string;
+  state: SessionState;
+  capturing: string | null;
+  required: string[];
+  captured: Record<string, string>;
+  card_type: string | null;
+  result: string | null;
+  caller: string;
+  status_callback: string;
+  connector: string;
+  timeout: number;
+  input_deadline: string | null;
+  forced_outcome: {
+    result: string;
+    pay_error_code: number | null;
+    payment_error: string;
+    connector_error: string;
+  } | null;
+  history: Array<{ event: string; at: string; [field: string]: unknown }>;
+  connector_requests: Array<Record<string, unknown>>;
+}
+
+/** A StatusCallback and its last delivery attempt. */
+export interface Callback {
+  id: number;
+  payment_sid: string;
+  account_sid: string;
+  call_sid: string;
+  event: string;
+  url: string;
+  params: Record<string, string>;
+  headers: Record<string, string>;
+  response: string;
+  idempotency_token: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: number;
+  status_code: number | null;
+  error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface JournalEntry {
+  request_id: string;
+  time: string;
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  authenticated_as: string | null;
+  auth_failure: string | null;
+  account_sid: string | null;
+  call_sid: string | null;
+  payment_sid: string | null;
+  status: number;
+  response: string;
+  duration_ms: number;
+}
+
+export interface GenericConnector {
+  endpointUrl: string;
+  username?: string;
+  password?: string;
+  mode?: "test" | "live";
+  timeoutS?: number;
+  retries?: number;
+  legacyPaths?: boolean;
+}
+
+export interface ConnectorOptions {
+  charge?: boolean;
+  tokenize?: boolean;
+  currencies?: string[];
+  paymentMethods?: Array<"credit-card" | "ach-debit">;
+  tokenTypes?: Array<"one-time" | "reusable" | "payment-method">;
+  generic?: GenericConnector;
+}
+
+export interface FaultRule {
+  method?: string;
+  path?: string;
+  accountSid?: string;
+  status?: number;
+  code?: number;
+  message?: string;
+  delayMs?: number;
+  times?: number;
+  probability?: number;
+}
+
+/** The control plane refused a request (4xx) or failed (5xx). */
+export declare class ControlError extends Error {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  /** What the emulator said (FastAPI's `detail`). */
+  readonly detail: unknown;
+}
+
+export declare class ControlClient {
+  constructor(baseUrl: string, options?: { token?: string; timeoutMs?: number });
+  readonly baseUrl: string;
+
+  health(): Promise<{ status: string; version: string }>;
+  reset(accountSid?: string): Promise<void>;
+  metrics(): Promise<string>;
+
+  createAccount(options?: { parentAccountSid?: string }): Promise<Account>;
+  createCall(
+    accountSid: string,
+    options?: { caller?: "auto" | "manual"; script?: Record<string, string>; url?: string },
+  ): Promise<string>;
+  setCaller(callSid: string, mode: "auto" | "manual"): Promise<{ call_sid: string; caller: string }>;
+  hangUp(callSid: string): Promise<void>;
+
+  keyIn(paymentSid: string, digits: string, options?: { partial?: boolean }): Promise<SessionView>;
+  payment(paymentSid: string): Promise<SessionView>;
+  setOutcome(
+    paymentSid: string,
+    outcome: {
+      result: "success" | "payment-connector-error" | "validation-error";
+      payErrorCode?: string | number;
+      paymentError?: string;
+      connectorError?: string;
+    },
+  ): Promise<SessionView>;
+  /** Rejects with an Error named `TimeoutError` after `timeoutMs` (default 10000). */
+  waitUntilEnded(paymentSid: string, options?: { timeoutMs?: number }): Promise<SessionView>;
+
+  callbacks(filters?: {
+    paymentSid?: string;
+    callSid?: string;
+    accountSid?: string;
+    waitFor?: number;
+    timeoutMs?: number;
+  }): Promise<Callback[]>;
+  redeliver(callbackId: number): Promise<Callback>;
+
+  createConnector(
+    accountSid: string,
+    name: string,
+    options?: ConnectorOptions,
+  ): Promise<Record<string, unknown>>;
+
+  addFault(action: "error" | "delay" | "drop", rule?: FaultRule): Promise<Record<string, unknown>>;
+  faults(): Promise<Array<Record<string, unknown>>>;
+  deleteFault(ruleId: number): Promise<Array<Record<string, unknown>>>;
+  clearFaults(): Promise<void>;
+  requests(filters?: {
+    accountSid?: string;
+    callSid?: string;
+    paymentSid?: string;
+    status?: number;
+  }): Promise<JournalEntry[]>;
+
+  clock(): Promise<{ now: string; frozen: boolean }>;
+  setClock(options?: {
+    freezeAt?: string;
+    advanceSeconds?: number;
+    reset?: boolean;
+  }): Promise<{ now: string; frozen: boolean }>;
+  changes(): Promise<number>;
+  /** Rejects with an Error named `TimeoutError` after `timeoutMs` (default 15000). */
+  waitForChange(options?: { since?: number; timeoutMs?: number }): Promise<number>;
+}
+
+/**
+ * Point a twilio-node client at the emulator: its base URL, and no edge or region (which
+ * `TWILIO_EDGE`/`TWILIO_REGION` would otherwise put into the host name). Returns the client.
+ */
+export declare function pointAtEmulator<T extends { api: { baseUrl: string } }>(
+  client: T,
+  baseUrl: string,
+): T;
