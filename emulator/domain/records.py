@@ -1,13 +1,15 @@
 """The domain's records, as plain data: the two Payments requests (validated, Twilio's defaults
 filled in), a stored session, a call, a StatusCallback. The store persists them; the services
-and the edges pass them around; none of them holds card digits."""
+and the edges pass them around; none of them holds card digits (but a parsed create request's
+``Description`` and ``Parameter``, until :meth:`CreatePayment.stored` masks them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
 
+from emulator.domain.cards import mask_digit_runs
 from emulator.domain.machine import Session, SessionConfig
 from emulator.domain.vocabulary import CREDIT_CARD
 
@@ -23,6 +25,7 @@ __all__ = [
     "SessionRecord",
     "StoredAnswer",
     "UpdatePayment",
+    "masked_parameter",
 ]
 
 Params = tuple[tuple[str, str], ...]
@@ -31,9 +34,24 @@ Params = tuple[tuple[str, str], ...]
 DEFAULT_CARD_TYPES: Final = ("visa", "mastercard", "amex")
 
 
+def masked_parameter(parameter: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A ``Parameter`` object fit to store or show: card-like runs of digits masked in its
+    keys and string values."""
+    if parameter is None:
+        return None
+    return {
+        mask_digit_runs(key): mask_digit_runs(value) if isinstance(value, str) else value
+        for key, value in parameter.items()
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class CreatePayment:
-    """A valid ``CreatePayments`` request, defaults filled in."""
+    """A valid ``CreatePayments`` request, defaults filled in.
+
+    As parsed, ``description`` and ``parameter`` are what the request gave (a Generic Pay
+    Connector receives them so); :meth:`stored` is the copy kept and shown.
+    """
 
     status_callback: str
     payment_method: str = CREDIT_CARD
@@ -52,6 +70,15 @@ class CreatePayment:
     valid_card_types: tuple[str, ...] = DEFAULT_CARD_TYPES
     require_matching_inputs: tuple[str, ...] = ()
     confirmation: bool = False
+
+    def stored(self) -> CreatePayment:
+        """The request as the emulator keeps and shows it: card-like runs of digits in
+        ``Description`` and ``Parameter`` masked."""
+        return replace(
+            self,
+            description=mask_digit_runs(self.description),
+            parameter=masked_parameter(self.parameter),
+        )
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(

@@ -25,7 +25,7 @@ from emulator.ids import IdGenerator
 from emulator.services.caller import Caller
 from emulator.services.sessions import Sessions, UnknownResource
 from emulator.services.settlement import SettlementService
-from emulator.services.vault import KeyedSoFar, Vault
+from emulator.services.vault import KeyedSoFar, Originals, Vault
 from emulator.store import calls, sessions
 from emulator.store import connectors as connector_store
 from emulator.store.db import Database
@@ -95,7 +95,7 @@ class PaymentRequests:
             sid=self._ids.sid("PK"),
             account_sid=account_sid,
             call_sid=call_sid,
-            request=create,
+            request=create.stored(),
             session=session,
             status_callback=create.status_callback,
             caller=call.caller or self._caller.default_mode,
@@ -104,6 +104,10 @@ class PaymentRequests:
         )
         sessions.insert(conn, record)
         self._sessions.announce(conn, record, event, now)
+        if connector.generic is not None:  # it gets Description and Parameter as given
+            originals = Originals(create.description, create.parameter)
+            keep = partial(self._vault.keep_originals, account_sid, record.sid, originals)
+            self._db.after_commit(keep)
         return record
 
     def update(

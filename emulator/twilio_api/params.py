@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import idna
 
-from emulator.domain.cards import KNOWN_CARD_BRANDS, mask_digit_runs
+from emulator.domain.cards import KNOWN_CARD_BRANDS
 from emulator.domain.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
 from emulator.domain.records import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
 from emulator.domain.vocabulary import (
@@ -195,7 +195,8 @@ def _valid_host(host: str) -> bool:
 def _parameter(form: Form) -> dict[str, Any] | None:
     """A single-level JSON object; the spec's own example quotes it with ' so that is accepted.
 
-    Card-like runs of digits in its string values are masked: it is stored.
+    Returned as the request gave it: a Generic Pay Connector receives it unchanged (what is
+    stored is masked by :meth:`~emulator.domain.records.CreatePayment.stored`).
     """
     value = _get(form, "Parameter")
     if value is None or value.strip() == "":
@@ -213,10 +214,7 @@ def _parameter(form: Form) -> dict[str, Any] | None:
         raise _invalid("Parameter", value, "is not a JSON object")
     if any(isinstance(v, dict | list) for v in parsed.values()):
         raise _invalid("Parameter", value, "is not a single-level JSON object")
-    return {
-        mask_digit_runs(key): mask_digit_runs(v) if isinstance(v, str) else v
-        for key, v in parsed.items()
-    }
+    return parsed
 
 
 def _card_types(form: Form) -> tuple[str, ...]:
@@ -290,7 +288,7 @@ def parse_create(form: Form) -> CreatePayment:
         bank_account_type=bank_account_type if payment_method == ACH_DEBIT else None,
         charge_amount=charge_amount,
         currency=currency,
-        description=mask_digit_runs(_get(form, "Description") or ""),
+        description=_get(form, "Description") or "",
         input=_enum(form, "Input", INPUTS, "dtmf"),
         min_postal_code_length=_integer(form, "MinPostalCodeLength", 1, MAX_MIN_POSTAL_CODE_LENGTH),
         parameter=parameter,
