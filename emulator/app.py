@@ -96,6 +96,7 @@ class Emulator:
             DeliverySettings(
                 timeout_s=settings.callback_timeout_s,
                 retries=settings.callback_retries,
+                retry_policy=tuple(settings.callback_retry_policy),
                 backoff_ms=settings.callback_retry_backoff_ms,
                 base_url=settings.callback_base_url,
                 shutdown_grace_s=settings.shutdown_grace_s,
