@@ -32,6 +32,7 @@ from emulator.domain.cards import (
     DEFAULT_TEST_CARD,
 )
 from emulator.domain.overrides import TWILIO_RETRY_COUNT, TWILIO_RETRY_POLICY, RetryOn
+from emulator.domain.timeouts import INPUT_TIMEOUT_FROM, InputTimeoutFrom
 from emulator.domain.vocabulary import AUTO, CallerMode
 
 __all__ = [
@@ -121,6 +122,24 @@ class Settings(BaseSettings):
         1000, ge=0, description="How many API requests the request journal keeps."
     )
     caller: CallerMode = Field(AUTO, description="Default mode of a call's simulated caller.")
+    input_timeout_from: InputTimeoutFrom = Field(
+        INPUT_TIMEOUT_FROM,
+        description="When a session's `Timeout` starts: `first-digit` (Twilio's spec: the wait "
+        "between digits, after the first one; a caller who keys nothing waits) or `capture` "
+        "(from the accepted Capture, and again after every entry).",
+    )
+    cancel_result: Annotated[str, Metavar("RESULT")] = Field(
+        "transaction-cancelled",
+        pattern=r"^[a-z-]*$",
+        description="The `Result` of a cancelled session's last callback (undocumented by "
+        "Twilio); empty: the callback has no `Result`.",
+    )
+    invalid_charge_amount: Literal["refuse", "validation-error"] = Field(
+        "refuse",
+        description="A `ChargeAmount` that is a number out of range (negative, 1,000,000 or "
+        "more, too many decimals): `refuse` the create (400, 64003), or accept it and end the "
+        "session's complete with `Result=validation-error`.",
+    )
     caller_delay_ms: Annotated[int, Metavar("MS")] = Field(
         50, ge=0, description="How long the auto caller waits after a Capture before keying."
     )

@@ -4,17 +4,22 @@ of the test's own. Each test would fail under the behaviour the ledger replaced.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
 
 from emulator.testing import Account, EmulatorServer
-from tests.flows import CARD_VALUES, Flow
+from tests.flows import ACH_VALUES, CARD_VALUES, Flow
 from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply
+from tests.receiver import Receiver
 
 MALFORMED_TOKEN = (
     "Payment Gateway rejected token creation. Got malformed response from Payment Provider."
@@ -201,3 +206,179 @@ def test_an_unset_description_is_sent_as_null(
     assert "description" in body
     assert body["description"] is None
     assert "token_type" not in body
+
+
+# --- StatusCallbacks: connection overrides, the signed URL, credentials -----------------------
+
+
+def test_a_fragment_sets_the_connection_overrides_and_is_neither_sent_nor_signed(
+    server: EmulatorServer, account: Account
+) -> None:
+    """https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides: "#rc=2"
+    retries twice; "these URL fragments do not make it into the signature computation"."""
+    failing = Receiver(status=503)
+    with failing.running():
+        url = failing.url("/status?tenant=7") + "#rc=2&rp=5xx&ct=1000"
+        flow = Flow(server, account, callback=url)
+        flow.start()
+        arrived = failing.wait_for(3)
+        [callback] = flow.callbacks()
+    assert (callback["state"], callback["attempts"]) == ("failed", 3)
+    assert {r.path for r in arrived} == {"/status?tenant=7"}
+    validator = RequestValidator(account.auth_token)
+    plain = failing.url("/status?tenant=7")
+    for request in arrived:
+        assert validator.validate(plain, request.form, request.headers["X-Twilio-Signature"])
+    assert len({r.headers["I-Twilio-Idempotency-Token"] for r in arrived}) == 1
+
+
+def test_twilios_default_retries_a_failed_connection_once_and_nothing_else(
+    server: EmulatorServer, account: Account
+) -> None:
+    """rc=1, rp=ct: one retry on a TCP connect or TLS handshake failure; a 5xx is final."""
+    closed = Flow(server, account, callback="http://127.0.0.1:9/status")
+    closed.start()
+    failing = Receiver(status=500)
+    with failing.running():
+        answered = Flow(server, account, callback=failing.url())
+        answered.start()
+        [refused] = closed.callbacks()
+        [five_hundred] = answered.callbacks()
+        assert len(failing.received) == 1
+    deadline = time.monotonic() + 10
+    while refused["state"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.02)
+        [refused] = server.control.callbacks(payment_sid=closed.sid)
+    assert (refused["state"], refused["attempts"]) == ("failed", 2)
+    assert (five_hundred["state"], five_hundred["attempts"]) == ("failed", 1)
+    once = Flow(server, account, callback="http://127.0.0.1:9/status#rc=0")
+    once.start()
+    assert once.callbacks()[0]["attempts"] == 1
+
+
+def test_credentials_in_a_callback_url_answer_a_challenge_and_are_not_signed(
+    server: EmulatorServer, account: Account
+) -> None:
+    """https://www.twilio.com/docs/usage/security: Twilio "will first send a request with no
+    Authorization header"; after a 401 with a Basic challenge, the same request with one.
+    Over HTTP it "will drop the username and password (if any) from the URL before computing
+    the signature"."""
+    guarded = Receiver(challenge='Basic realm="My Realm"')
+    with guarded.running():
+        url = f"http://agent:pa55@127.0.0.1:{guarded.port}/status"
+        flow = Flow(server, account, callback=url)
+        flow.start()
+        first, second = guarded.wait_for(2)
+        [callback] = flow.callbacks()
+    assert "Authorization" not in first.headers
+    assert second.headers["Authorization"] == "Basic " + base64.b64encode(b"agent:pa55").decode()
+    assert first.body == second.body
+    assert (callback["state"], callback["attempts"]) == ("delivered", 1)
+    validator = RequestValidator(account.auth_token)
+    plain = guarded.url("/status")
+    assert validator.validate(plain, second.form, second.headers["X-Twilio-Signature"])
+
+
+# --- answers and errors ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def other_readings() -> Iterator[EmulatorServer]:
+    """The settings that pick the other reading: a ChargeAmount out of range reaches the
+    complete as validation-error; a cancel's callback carries no Result."""
+    with EmulatorServer(
+        "--caller",
+        "manual",
+        "--invalid-charge-amount",
+        "validation-error",
+        "--cancel-result",
+        "",
+    ) as running:
+        yield running
+
+
+@pytest.mark.parametrize("amount", ["-0.59", "1000000", "10.001"])
+def test_an_amount_out_of_range_is_refused_at_create_by_default(
+    server: EmulatorServer, account: Account, amount: str
+) -> None:
+    flow = Flow(server, account)
+    with pytest.raises(TwilioRestException) as caught:
+        flow.start(charge_amount=amount)
+    assert (caught.value.status, caught.value.code) == (400, 64003)
+
+
+def test_or_ends_the_complete_with_validation_error(other_readings: EmulatorServer) -> None:
+    """The Payment resource's Result table: "validation-error: An invalid parameter value,
+    e.g., chargeAmount="-0.5""; <Pay>'s PaymentError: "paymentAmount='-0.59' (not a number
+    between 0.00 - 1,000,000.00)"."""
+    account = other_readings.control.create_account()
+    flow = Flow(other_readings, account)
+    flow.start(charge_amount="-0.59")
+    flow.capture_all(CARD_VALUES)
+    flow.finish()
+    flow.made += 1
+    done = flow.last()
+    assert (done["Result"], done["PayErrorCode"], done["PaymentError"]) == (
+        "validation-error",
+        "64003",
+        "paymentAmount='-0.59' (not a number between 0.00 - 1,000,000.00)",
+    )
+    assert done["ChargeAmount"] == "-0.59"
+    with pytest.raises(TwilioRestException) as caught:  # not a number at all: still refused
+        Flow(other_readings, account).start(charge_amount="ten")
+    assert caught.value.code == 64003
+
+
+def test_a_cancel_ends_with_the_cancel_result_setting(
+    server: EmulatorServer, account: Account, other_readings: EmulatorServer
+) -> None:
+    flow = Flow(server, account)
+    flow.start()
+    flow.finish("cancel")
+    flow.made += 1
+    assert flow.last()["Result"] == "transaction-cancelled"
+    omitted = Flow(other_readings, other_readings.control.create_account())
+    omitted.start()
+    omitted.finish("cancel")
+    omitted.made += 1
+    last = omitted.last()
+    assert "Result" not in last
+    assert last["PaymentError"] == ""  # the other fields of a session's end are there
+
+
+def test_ach_through_a_generic_connector_needs_no_avs_name(
+    server: EmulatorServer, account: Account, endpoint: GpcEndpoint
+) -> None:
+    """The GPC page's ACH request has no AVSName; 64014 ("ECP/ACH requires AVSName Parameter
+    in the <Pay> verb") stays with the built-in connectors, which stand in for branded ones."""
+    install(server, account, endpoint)
+    flow = Flow(server, account)
+    flow.start(payment_connector="gpc", payment_method="ach-debit", charge_amount=5)
+    flow.capture_all(ACH_VALUES)
+    assert completed(flow)["Result"] == "success"
+    assert endpoint.requests[0].json["parameters"] == {}
+    with pytest.raises(TwilioRestException) as caught:
+        Flow(server, account).start(payment_method="ach-debit")
+    assert (caught.value.status, caught.value.code) == (400, 64014)
+
+
+def test_an_unknown_connector_is_64004_with_twilios_title(
+    server: EmulatorServer, account: Account
+) -> None:
+    with pytest.raises(TwilioRestException) as caught:
+        Flow(server, account).start(payment_connector="Stripe_1")
+    assert caught.value.code == 64004
+    message = caught.value.msg.removeprefix("Unable to create record: ")  # the SDK's prefix
+    assert message.startswith("Pay: Invalid paymentConnector attribute in TwiML.")
+    assert "Stripe_1" in caught.value.msg
+
+
+def test_twilios_listed_diners_test_card_fails_the_luhn_check(
+    server: EmulatorServer, account: Account
+) -> None:
+    """The GPC page lists Diner's Club 3065930009020004: it fails the Luhn check (and
+    Twilio's own diners-club prefix rule), so keying it is invalid-card-number."""
+    flow = Flow(server, account)
+    flow.start(valid_card_types="visa diners-club")
+    flow.capture("payment-card-number", "3065930009020004")
+    assert flow.last()["ErrorType"] == "invalid-card-number"

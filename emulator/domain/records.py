@@ -70,6 +70,10 @@ class CreatePayment:
     valid_card_types: tuple[str, ...] = DEFAULT_CARD_TYPES
     require_matching_inputs: tuple[str, ...] = ()
     confirmation: bool = False
+    # The PaymentError of the validation-error the session's complete is to end with: a
+    # ChargeAmount out of range, accepted (invalid_charge_amount=validation-error). Not
+    # stored as such: the create turns it into the session's forced outcome.
+    validation_error: str = ""
 
     def stored(self) -> CreatePayment:
         """The request as the emulator keeps and shows it: card-like runs of digits in

@@ -192,7 +192,13 @@ class Caller:
                 self._db.after_commit(keep)
         if session.state is not machine.State.ACTIVE:
             self._db.after_commit(partial(self._vault.drop, record.sid))
-        record = self._sessions.save(conn, replace(record, session=session, updated_at_ms=now), now)
+        under_way = event.kind is machine.EventKind.KEY_IN and event.partial
+        record = self._sessions.save(
+            conn,
+            replace(record, session=session, updated_at_ms=now),
+            now,
+            entry_under_way=under_way,
+        )
         self._sessions.announce(conn, record, event, now)
         return record
 

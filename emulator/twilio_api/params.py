@@ -19,7 +19,12 @@ from urllib.parse import urlsplit
 import idna
 
 from emulator.domain.cards import KNOWN_CARD_BRANDS
-from emulator.domain.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
+from emulator.domain.money import (
+    CURRENCY_DECIMALS,
+    AmountError,
+    parse_charge_amount,
+    payment_error,
+)
 from emulator.domain.records import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
 from emulator.domain.vocabulary import (
     ACH_DEBIT,
@@ -32,7 +37,6 @@ from emulator.domain.vocabulary import (
     TOKEN_TYPES,
 )
 from emulator.errors import (
-    AchNeedsAvsName,
     BankFieldsWithCreditCard,
     CaptureOrStatusRequired,
     ChargeAmountInvalid,
@@ -259,7 +263,11 @@ def _matching_inputs(form: Form, config: dict[str, Any]) -> tuple[str, ...]:
     return tuple(item for item in CARD_ITEMS if item in items)
 
 
-def parse_create(form: Form) -> CreatePayment:
+def parse_create(form: Form, invalid_charge_amount: str = "refuse") -> CreatePayment:
+    """A create request, or Twilio's error for its first bad parameter. A ``ChargeAmount``
+    that is a number out of range is refused (64003), or with ``invalid_charge_amount``
+    ``validation-error`` accepted, the request carrying the ``validation_error`` its session's
+    complete reports."""
     status_callback = _status_callback(form)
     payment_method = _enum(form, "PaymentMethod", PAYMENT_METHODS, CREDIT_CARD)
     if payment_method == CREDIT_CARD and _get(form, "BankAccountType"):
@@ -269,10 +277,14 @@ def parse_create(form: Form) -> CreatePayment:
     if currency.upper() not in CURRENCY_DECIMALS:
         raise _invalid("Currency", currency, "is not an ISO 4217 currency code")
     currency = currency.upper()
+    validation_error = ""
+    text = _get(form, "ChargeAmount") or ""
     try:
-        charge_amount = parse_charge_amount(_get(form, "ChargeAmount") or "", currency)
+        charge_amount = parse_charge_amount(text, currency)
     except AmountError as exc:
-        raise ChargeAmountInvalid(f"Pay: Invalid charge amount: {exc}") from None
+        if invalid_charge_amount != "validation-error" or exc.amount is None:
+            raise ChargeAmountInvalid(f"Pay: Invalid charge amount: {exc}") from None
+        charge_amount, validation_error = exc.amount, payment_error(text)
     config: dict[str, Any] = {
         "payment_method": payment_method,
         "security_code": _boolean(form, "SecurityCode", True),
@@ -280,8 +292,6 @@ def parse_create(form: Form) -> CreatePayment:
     }
     timeout = _integer(form, "Timeout", 1, MAX_TIMEOUT)
     parameter = _parameter(form)
-    if payment_method == ACH_DEBIT and not (parameter and parameter.get("AVSName")):
-        raise AchNeedsAvsName()
     return CreatePayment(
         status_callback=status_callback,
         payment_method=payment_method,
@@ -300,6 +310,7 @@ def parse_create(form: Form) -> CreatePayment:
         valid_card_types=_card_types(form),
         require_matching_inputs=_matching_inputs(form, config),
         confirmation=_boolean(form, "Confirmation", False),
+        validation_error=validation_error,
     )
 
 
