@@ -353,10 +353,28 @@ def test_ach_through_a_generic_connector_needs_no_avs_name(
     in the <Pay> verb") stays with the built-in connectors, which stand in for branded ones."""
     install(server, account, endpoint)
     flow = Flow(server, account)
-    flow.start(payment_connector="gpc", payment_method="ach-debit", charge_amount=5)
+    flow.start(
+        payment_connector="gpc",
+        payment_method="ach-debit",
+        charge_amount=5,
+        bank_account_type="commercial-checking",
+    )
     flow.capture_all(ACH_VALUES)
-    assert completed(flow)["Result"] == "success"
-    assert endpoint.requests[0].json["parameters"] == {}
+    done = completed(flow)
+    assert (done["Result"], done["BankAccountType"]) == ("success", "commercial-checking")
+    body = endpoint.requests[0].json
+    assert body["parameters"] == {}
+    # BankAccountType is echoed in the callbacks, not sent: the GPC page's ACH request
+    assert set(body) == {
+        "method",
+        "transaction_id",
+        "bankaccountnumber",
+        "routingnumber",
+        "amount",
+        "currency_code",
+        "description",
+        "parameters",
+    }
     with pytest.raises(TwilioRestException) as caught:
         Flow(server, account).start(payment_method="ach-debit")
     assert (caught.value.status, caught.value.code) == (400, 64014)
@@ -382,3 +400,16 @@ def test_twilios_listed_diners_test_card_fails_the_luhn_check(
     flow.start(valid_card_types="visa diners-club")
     flow.capture("payment-card-number", "3065930009020004")
     assert flow.last()["ErrorType"] == "invalid-card-number"
+
+
+def test_confirmation_is_accepted_and_the_caller_confirms(
+    server: EmulatorServer, account: Account
+) -> None:
+    """The Payment resource: the caller "must press 1 to confirm or 2 to cancel"; what a 2
+    produces is undocumented: the simulated caller confirms."""
+    flow = Flow(server, account)
+    flow.start(charge_amount=5, confirmation="true")
+    flow.capture_all({**CARD_VALUES, "payment-card-number": "4242424242424242"})
+    flow.finish()
+    flow.made += 1
+    assert flow.last()["Result"] == "success"
