@@ -82,6 +82,8 @@ def test_description_and_parameter_reach_the_endpoint_unchanged(
     ):
         account = server.control.create_account()
         install(server, account, endpoint)
+        echo = json.dumps({"charge_id": "ch_1", "error_code": None, "echo": INVOICE})
+        endpoint.push(Reply(body=echo.encode()))  # an endpoint that echoes the description
         flow = Flow(server, account)
         flow.start(
             payment_connector="gpc", charge_amount=5, description=INVOICE, parameter=PARAMETER
@@ -94,6 +96,8 @@ def test_description_and_parameter_reach_the_endpoint_unchanged(
         recorded = flow.view()["connector_requests"][0]["request_body"]
         assert recorded["description"] == "Invoice xxxx xxxx xxxx 0123"
         assert recorded["parameters"]["invoice"] == "xxxxxxxxxxx2345"
+        answer = flow.view()["connector_requests"][0]["response"]
+        assert "Invoice xxxx xxxx xxxx 0123" in answer
         create = server.control.requests(call_sid=flow.call_sid)[0]
         assert create["params"]["Description"] == "Invoice xxxx xxxx xxxx 0123"
         assert json.loads(create["params"]["Parameter"])["invoice"] == "xxxxxxxxxxx2345"

@@ -225,7 +225,9 @@ def masked(body: Mapping[str, object]) -> dict[str, object]:
 
 def scrub(text: str, data: PaymentData) -> str:
     """``text`` with the card number, security code and bank account number masked wherever
-    one appears as a run of digits of its own (an endpoint that echoes them back)."""
+    one appears as a run of digits of its own (an endpoint that echoes them back), and the
+    description or a parameter value that holds card-like digits masked where it appears
+    whole (as the stored session has them)."""
     for secret, mask in (
         (data.card_number, cards.mask_card_number),
         (data.account_number, cards.mask_bank_account),
@@ -233,6 +235,11 @@ def scrub(text: str, data: PaymentData) -> str:
     ):
         if secret and secret in text:
             text = re.sub(rf"(?<![0-9]){re.escape(secret)}(?![0-9])", mask(secret), text)
+    free = [data.description or "", *(v for v in data.parameters.values() if isinstance(v, str))]
+    for value in free:
+        shown = cards.mask_digit_runs(value)
+        if shown != value and value in text:
+            text = text.replace(value, shown)
     return text
 
 
