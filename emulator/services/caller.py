@@ -203,7 +203,8 @@ class Caller:
         return record
 
     async def _input_timed_out(self, payment_sid: str) -> None:
-        """The session's Timeout passed since the caller last keyed (or since the Capture):
+        """The session's Timeout passed since the caller last keyed (or, with
+        input_timeout_from=capture, since the Capture):
         what was keyed is validated as it stands, or the callback says ``input-timeout``."""
 
         def unit(conn: sqlite3.Connection) -> None:
