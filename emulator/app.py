@@ -104,6 +104,7 @@ class Emulator:
             DeliverySettings(
                 timeout_s=settings.callback_timeout_s,
                 retries=settings.callback_retries,
+                retry_policy=tuple(settings.callback_retry_policy),
                 backoff_ms=settings.callback_retry_backoff_ms,
                 base_url=settings.callback_base_url,
                 shutdown_grace_s=settings.shutdown_grace_s,
@@ -123,7 +124,13 @@ class Emulator:
         )
         vault, keyed = Vault(), KeyedSoFar()
         self.sessions = Sessions(
-            self.db, self.ids, self.delivery, self.callback_log, Deadlines(self.clock)
+            self.db,
+            self.ids,
+            self.delivery,
+            self.callback_log,
+            Deadlines(self.clock),
+            input_timeout_from=settings.input_timeout_from,
+            cancel_result=settings.cancel_result,
         )
         self.caller = Caller(
             self.db,
@@ -269,7 +276,11 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
     control.add_exception_handler(RequestValidationError, _validation_error_without_values)
     control.add_exception_handler(TwilioError, _twilio_error_as_detail)
     twilio_api = TwilioApi(
-        payment_routes(emulator.payments, emulator.answers),
+        payment_routes(
+            emulator.payments,
+            emulator.answers,
+            invalid_charge_amount=emulator.settings.invalid_charge_amount,
+        ),
         auth=emulator.auth,
         ids=emulator.ids,
         clock=emulator.clock,

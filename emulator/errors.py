@@ -142,7 +142,8 @@ class ResourceNotFound(TwilioError):
 
 
 class TooManyParameters(TwilioError):
-    # No Twilio code is documented for this; 20413 follows Twilio's 20xxx = HTTP status pattern.
+    # Twilio's 20413 "Request Entity Too Large": "Request entity is larger than limits defined
+    # by the server" (its error dictionary).
     code, status, message = 20413, 413, "Too many parameters"
 
 
@@ -178,8 +179,9 @@ class InvalidCallState(TwilioError):
 
 
 # --- refused by the HTTP layer (emulator.server) ----------------------------------------------
-# Twilio documents no code for these: the emulator follows Twilio's pattern of 20000 + the HTTP
-# status (20404, 20409, 20429, 20500).
+# 20413 is in Twilio's error dictionary ("Request Entity Too Large"); 20400, 20408 and 20431
+# are not: for them the emulator follows Twilio's pattern of 20000 + the HTTP status (20403,
+# 20404, 20409, 20413, 20429 are in the dictionary). The emulator's choice.
 
 
 class HttpBadRequest(TwilioError):
@@ -219,7 +221,7 @@ class ChargeAmountInvalid(TwilioError):
 
 
 class ConnectorUnknown(TwilioError):
-    code, status, message = 64004, 400, "Pay: Invalid paymentConnector attribute."
+    code, status, message = 64004, 400, "Pay: Invalid paymentConnector attribute in TwiML."
 
 
 class ConnectorCannotTokenize(TwilioError):
@@ -250,7 +252,8 @@ class AchNeedsAvsName(TwilioError):
     code, status, message = (
         64014,
         400,
-        'Pay: ECP/ACH requires AVSName Parameter: send Parameter={"AVSName": "..."}',
+        "Pay: ECP/ACH requires AVSName Parameter in the <Pay> verb."
+        ' Send Parameter={"AVSName": "..."}',
     )
 
 

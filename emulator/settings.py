@@ -31,6 +31,8 @@ from emulator.domain.cards import (
     DEFAULT_SECURITY_CODE,
     DEFAULT_TEST_CARD,
 )
+from emulator.domain.overrides import TWILIO_RETRY_COUNT, TWILIO_RETRY_POLICY, RetryOn
+from emulator.domain.timeouts import INPUT_TIMEOUT_FROM, InputTimeoutFrom
 from emulator.domain.vocabulary import AUTO, CallerMode
 
 __all__ = [
@@ -79,7 +81,9 @@ LOWERCASE: Final = BeforeValidator(_lowercase)
 """Annotation: the value is lowercased before it is checked, whether it comes from a variable
 or from a flag (the flag's choices then match in any case)."""
 
-CommaSeparated = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
+_COMMAS: Final = BeforeValidator(_split_commas)
+
+CommaSeparated = Annotated[list[str], NoDecode, _COMMAS]
 """A list: ``--flag A B ...`` on the command line, ``A,B,...`` in the variable."""
 
 LogLevel = Annotated[Literal["critical", "error", "warning", "info", "debug", "trace"], LOWERCASE]
@@ -137,6 +141,24 @@ class Settings(BaseSettings):
         1000, ge=0, description="How many API requests the request journal keeps."
     )
     caller: CallerMode = Field(AUTO, description="Default mode of a call's simulated caller.")
+    input_timeout_from: InputTimeoutFrom = Field(
+        INPUT_TIMEOUT_FROM,
+        description="When a session's `Timeout` starts: `first-digit` (Twilio's spec: the wait "
+        "between digits, after the first one; a caller who keys nothing waits) or `capture` "
+        "(from the accepted Capture, and again after every entry).",
+    )
+    cancel_result: Annotated[str, Metavar("RESULT")] = Field(
+        "transaction-cancelled",
+        pattern=r"^[a-z-]*$",
+        description="The `Result` of a cancelled session's last callback (undocumented by "
+        "Twilio); empty: the callback has no `Result`.",
+    )
+    invalid_charge_amount: Literal["refuse", "validation-error"] = Field(
+        "refuse",
+        description="A `ChargeAmount` that is a number out of range (negative, 1,000,000 or "
+        "more, too many decimals): `refuse` the create (400, 64003), or accept it and end the "
+        "session's complete with `Result=validation-error`.",
+    )
     caller_delay_ms: Annotated[int, Metavar("MS")] = Field(
         50, ge=0, description="How long the auto caller waits after a Capture before keying."
     )
@@ -176,13 +198,25 @@ class Settings(BaseSettings):
         description="Base for relative StatusCallbacks on calls without a URL of their own.",
     )
     callback_timeout_s: Annotated[float, Metavar("SECONDS")] = Field(
-        15.0, gt=0, description="Timeout of one callback delivery."
+        15.0,
+        gt=0,
+        description="Time all attempts of one callback delivery may take together (Twilio's "
+        "`tt`, 15 s), unless its URL says otherwise (`#tt=MS`).",
     )
     callback_retries: Annotated[int, Metavar("N")] = Field(
-        0, ge=0, le=10, description="Retries of a failed callback delivery."
+        TWILIO_RETRY_COUNT,
+        ge=0,
+        le=10,
+        description="Retries of a failed callback delivery (Twilio's `rc`, 1), unless its URL "
+        "says otherwise (`#rc=N`).",
+    )
+    callback_retry_policy: Annotated[list[RetryOn], NoDecode, _COMMAS, Metavar("WHEN")] = Field(
+        default_factory=lambda: list(TWILIO_RETRY_POLICY),
+        description="Which failures are retried (Twilio's `rp`: `ct` no connection, `rt` no "
+        "answer in time, `4xx`, `5xx`, `all`), unless its URL says otherwise (`#rp=...`).",
     )
     callback_retry_backoff_ms: Annotated[int, Metavar("MS")] = Field(
-        1000, ge=0, description="Wait before the first retry; doubled for each next one."
+        0, ge=0, description="Wait before the first retry; doubled for each next one."
     )
     tls_port: Annotated[int | None, Metavar("N")] = Field(
         None,

@@ -95,7 +95,7 @@ SCHEMA_FAILURES = {"ST108", "ST109", "ST110", "ST111"}
 # table, so that they stay visible. Remove an entry once the emulator no longer deviates.
 KNOWN_DEVIATIONS = {
     "lenient Confirmation": "create takes Confirmation in any case (TRUE, False), like the "
-    "boolean parameters, where the spec's enum is lower-case (README, Behaviour)",
+    "boolean parameters, where the spec's enum is lower-case (docs/reference/behaviour.md)",
 }
 
 # Schemathesis' response checks that apply to one request and its answer (its stateful and

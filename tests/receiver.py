@@ -28,12 +28,21 @@ class Received:
 
 
 class Receiver:
-    """Records every POST; answers ``status`` (with ``body``) after ``delay_s``."""
+    """Records every POST; answers ``status`` (with ``body``) after ``delay_s``. With
+    ``challenge``, a POST without an ``Authorization`` header is answered 401 with that
+    ``WWW-Authenticate`` value instead (and recorded all the same)."""
 
-    def __init__(self, status: int = 204, delay_s: float = 0.0, body: bytes = b"") -> None:
+    def __init__(
+        self,
+        status: int = 204,
+        delay_s: float = 0.0,
+        body: bytes = b"",
+        challenge: str | None = None,
+    ) -> None:
         self.status = status
         self.delay_s = delay_s
         self.body = body
+        self.challenge = challenge
         self.received: list[Received] = []
         self._arrived = threading.Condition()
         receiver = self
@@ -51,6 +60,12 @@ class Receiver:
                     receiver._arrived.notify_all()
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
+                if receiver.challenge is not None and "Authorization" not in self.headers:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", receiver.challenge)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(receiver.status)
                 if receiver.body:
                     self.send_header("Content-Type", "text/plain")

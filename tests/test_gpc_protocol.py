@@ -329,7 +329,7 @@ MALFORMED = [
     (200, b"[" * 100_000, "the answer is longer than 65536 bytes"),
     (200, b"[" * 60_000, "the answer is not JSON"),
     (200, b"{}", "{id} is missing"),
-    (200, b'{"error_code": "x"}', "{id} is missing"),
+    (200, b'{"error_code": "x"}', '{id} is missing: Twilio expects it even in an error answer (send "{id}": null with the error_code)'),
     (200, answer(charge_id=1, token_id=1), "charge_id is not a string or null"),
     (200, answer(charge_id="", token_id=""), "{id} is null or empty and error_code is null"),
     (200, answer(), "{id} is null or empty and error_code is null"),
@@ -363,7 +363,34 @@ def test_the_other_id_does_not_count() -> None:
     assert gpc.judge_answer(True, 200, answer(token_id="tok_1"))[1] == (
         "charge_id is null or empty and error_code is null"
     )
-    assert gpc.judge_answer(False, 200, b'{"charge_id": "ch_1"}')[1] == "token_id is missing"
+    assert gpc.judge_answer(False, 200, b'{"charge_id": "ch_1"}')[1] == (
+        "token_id is missing: a tokenize answer names the token token_id (charge_id is taken"
+        " for it only from a legacy connector, legacy_paths: true)"
+    )
+
+
+def test_a_legacy_connector_may_name_the_token_charge_id() -> None:
+    """Before 2022 a connector's /tokenize answered the token as charge_id (a Twilio SE's
+    mock, deshartman/pgp-functions, changed it to token_id in September 2021): a legacy
+    connector's answer is taken so; the current protocol's is malformed."""
+    legacy = gpc.judge_answer(False, 200, b'{"charge_id": "T_1", "error_code": null}', legacy=True)
+    assert legacy == (Settlement(Result.SUCCESS, token="T_1"), None)
+    declined = b'{"charge_id": null, "error_code": "E", "error_message": "No"}'
+    assert gpc.judge_answer(False, 200, declined, legacy=True) == (
+        Settlement(
+            Result.PAYMENT_CONNECTOR_ERROR, error="No", pay_error_code=64010, connector_error="E"
+        ),
+        None,
+    )
+    # token_id, when there, is what counts; a charge's answer is not affected
+    both = b'{"charge_id": "c", "token_id": "t"}'
+    assert gpc.judge_answer(False, 200, both, legacy=True)[0].token == "t"
+    assert (
+        gpc.judge_answer(True, 200, b'{"token_id": "t"}', legacy=True)[1] == "charge_id is missing"
+    )
+    assert gpc.judge_answer(False, 200, b'{"charge_id": "T_1"}')[0].result is (
+        Result.PAYMENT_CONNECTOR_ERROR
+    )
 
 
 def test_no_answer_settlements() -> None:

@@ -23,6 +23,15 @@ def server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
+def from_capture() -> Iterator[EmulatorServer]:
+    """A server whose Timeout runs from the accepted Capture (``--input-timeout-from
+    capture``): a caller who keys nothing is timed out too."""
+    with EmulatorServer("--caller", "manual", "--input-timeout-from", "capture") as running:
+        running.control.set_clock(freeze_at=FROZEN)
+        yield running
+
+
+@pytest.fixture
 def account(server: EmulatorServer) -> Account:
     return server.control.create_account()
 
@@ -57,9 +66,39 @@ def test_a_caller_who_stops_mid_entry_is_validated_as_keyed(
     assert "payment-card-number" in view["required"]
 
 
-def test_a_caller_who_says_nothing_times_out_naming_the_item(
+def test_by_default_a_caller_who_says_nothing_is_never_timed_out(
     server: EmulatorServer, account: Account
 ) -> None:
+    """Twilio's spec: Timeout is the wait "between each subsequent digit, after the first
+    one". Before the first digit nothing runs out (a test that pauses gets no input-timeout);
+    once a digit is keyed, the Timeout runs from each digit."""
+    flow = auto_flow(server, account, {"postal-code": "..."})
+    flow.start(timeout=10)
+    flow.capture("postal-code")
+    server.control.set_clock(advance_seconds=3600)
+    assert len(server.control.callbacks(payment_sid=flow.sid)) == flow.made
+    view = flow.view()
+    assert (view["capturing"], view["input_deadline"]) == ("postal-code", None)
+    server.control.key_in(flow.sid, "9", partial=True)
+    flow.made += 1
+    assert flow.view()["input_deadline"] is not None
+    server.control.set_clock(advance_seconds=9)
+    assert flow.view()["capturing"] == "postal-code"
+    server.control.set_clock(advance_seconds=1)
+    done = flow.callbacks(flow.made + 1)[-1]
+    assert (done["event"], done["params"]["PaymentCardPostalCode"]) == ("key-in", "9")
+    # a refused whole entry: the next entry has not begun, so no Timeout runs
+    flow.made += 1
+    flow.capture("expiration-date", "1399")
+    assert flow.last()["ErrorType"] == "invalid-date"
+    assert flow.view()["input_deadline"] is None
+
+
+def test_a_caller_who_says_nothing_times_out_naming_the_item(
+    from_capture: EmulatorServer,
+) -> None:
+    server = from_capture
+    account = server.control.create_account()
     flow = auto_flow(server, account, {"postal-code": "..."})
     flow.start(timeout=10)
     flow.capture("postal-code")
@@ -158,7 +197,13 @@ def test_settings_and_fixtures_can_script_silence(tmp_path: Path) -> None:
         )
     )
     with EmulatorServer(
-        "--fixtures", str(fixtures), "--caller-postal-code", "...", database=tmp_path / "e.db"
+        "--fixtures",
+        str(fixtures),
+        "--caller-postal-code",
+        "...",
+        "--input-timeout-from",
+        "capture",
+        database=tmp_path / "e.db",
     ) as server:
         server.control.set_clock(freeze_at=FROZEN)
         from twilio.rest import Client

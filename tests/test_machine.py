@@ -664,7 +664,7 @@ def test_enter_security_code_for_amex_needs_four_digits() -> None:
         (PCN, "4242424242424241", ErrorType.INVALID_CARD_NUMBER, SessionConfig(), None),
         (PCN, "1234567812345670", ErrorType.INVALID_CARD_NUMBER, SessionConfig(), None),
         (PCN, "9999999999999995", ErrorType.INVALID_CARD_NUMBER, SessionConfig(), None),
-        (PCN, "424242424242424", ErrorType.INVALID_CARD_NUMBER, SessionConfig(), None),
+        (PCN, "42424242424242", ErrorType.INVALID_CARD_NUMBER, SessionConfig(), None),
         (PCN, "", ErrorType.INVALID_CARD_NUMBER, SessionConfig(), None),
         (
             PCN,

@@ -14,6 +14,7 @@ from emulator.domain.money import (
     MAX_CHARGE,
     AmountError,
     parse_charge_amount,
+    payment_error,
 )
 
 CURRENCIES = sorted(CURRENCY_DECIMALS)
@@ -203,3 +204,24 @@ def test_negative_amounts_are_refused(case: tuple[str, Decimal, str]) -> None:
 def test_amounts_of_a_million_or_more_are_refused(currency: str, units: int) -> None:
     with pytest.raises(AmountError, match="1,000,000"):
         parse_charge_amount(str(units), currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("-0.59", Decimal("-0.59")), ("1000000", Decimal(1_000_000)), ("10.001", Decimal("10.001"))],
+)
+def test_an_amount_out_of_range_says_what_number_it_is(text: str, amount: Decimal) -> None:
+    """What invalid_charge_amount=validation-error accepts: a number, only out of range."""
+    with pytest.raises(AmountError) as info:
+        parse_charge_amount(text, "USD")
+    assert info.value.amount == amount
+    with pytest.raises(AmountError) as info:
+        parse_charge_amount("ten", "USD")
+    assert info.value.amount is None
+
+
+def test_payment_error_in_the_style_of_pay() -> None:
+    """<Pay>'s PaymentError example, verbatim for its own value."""
+    assert payment_error("-0.59") == (
+        "paymentAmount='-0.59' (not a number between 0.00 - 1,000,000.00)"
+    )

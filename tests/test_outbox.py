@@ -151,6 +151,8 @@ def test_retries_with_backoff(tmp_path: Path, make_api: Callable[..., PaymentsAp
             "manual",
             "--callback-retries",
             "2",
+            "--callback-retry-policy",
+            "5xx",
             "--callback-retry-backoff-ms",
             "50",
             database=tmp_path / "e.db",

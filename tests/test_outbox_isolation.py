@@ -48,9 +48,11 @@ class Request:
 @dataclass
 class LoopReceiver:
     """A receiver on this test's event loop: records requests; answers 204 at once, or holds
-    them until ``release`` is set (``hold=True``)."""
+    them until ``release`` is set (``hold=True``). With ``challenge``, a request without an
+    ``Authorization`` header is answered 401 with that ``WWW-Authenticate`` value."""
 
     hold: bool = False
+    challenge: str | None = None
     requests: list[Request] = field(default_factory=list)
     open: int = 0
     max_open: int = 0
@@ -71,6 +73,14 @@ class LoopReceiver:
                 self.arrived.set()
                 if self.hold:
                     await self.release.wait()
+                if self.challenge is not None and "Authorization" not in headers:
+                    writer.write(
+                        b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: "
+                        + self.challenge.encode()
+                        + b"\r\nContent-Length: 0\r\n\r\n"
+                    )
+                    await writer.drain()
+                    continue
                 writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -320,9 +330,21 @@ def test_a_dead_host_costs_one_look_up_for_all_its_callbacks(db: Database) -> No
     assert lookup.calls == ["dead.test"]
 
 
-def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(db: Database) -> None:
+@pytest.mark.parametrize(
+    ("challenge", "delivered"),
+    [('Basic realm="My Realm"', True), ('Digest realm="x", nonce="1"', False), (None, True)],
+)
+def test_credentials_in_the_url_are_sent_when_asked_for_and_never_shown(
+    db: Database, challenge: str | None, delivered: bool
+) -> None:
+    """Twilio "will first send a request with no Authorization header. After your server
+    responds with a 401 Unauthorized status code, a WWW-Authenticate header and a realm in
+    the response, Twilio will make the same request with an Authorization header"
+    (https://www.twilio.com/docs/usage/security). A receiver that asks for nothing never gets
+    the credentials; a Digest challenge is not answered."""
+
     async def main() -> tuple[list[CallbackRecord], list[Request], str]:
-        async with receiving(LoopReceiver()) as receiver:
+        async with receiving(LoopReceiver(challenge=challenge)) as receiver:
             url = f"http://user:p%40ss@127.0.0.1:{receiver.port}/cb?x=1"
             add(db, {sid(1): [url]})
             outbox = make_outbox(db)
@@ -331,24 +353,39 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(db: Datab
             await outbox.stop()
             return found, receiver.requests, url
 
-    [callback], [request], url = asyncio.run(main())
-    assert request.path == "/cb?x=1"
-    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"user:p@ss").decode()
-    assert request.headers["Host"] == f"127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}"
+    [callback], requests, url = asyncio.run(main())
+    encoded = base64.b64encode(b"user:p@ss").decode()
+    first = requests[0]
+    assert first.path == "/cb?x=1"
+    assert "Authorization" not in first.headers
+    assert first.headers["Host"] == f"127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}"
     params = {"Sid": sid(1), "N": "0"}
-    # signed as Twilio signs: the URL as it was set, credentials included
-    assert request.headers["X-Twilio-Signature"] == compute_signature(TOKEN, url, params)
-    assert RequestValidator(TOKEN).validate(url, params, request.headers["X-Twilio-Signature"])
+    # signed as Twilio signs an HTTP voice callback: without the username and password
+    plain = url.replace("user:p%40ss@", "")
+    for request in requests:
+        assert request.headers["X-Twilio-Signature"] == compute_signature(TOKEN, plain, params)
+        assert RequestValidator(TOKEN).validate(
+            plain, params, request.headers["X-Twilio-Signature"]
+        )
     shown = url.replace("p%40ss", "****")
-    assert (callback.state, callback.url, callback.last_url) == ("delivered", shown, shown)
-    assert callback.last_headers["Authorization"] == "Basic ****"
+    if challenge is not None and delivered:
+        assert [r.headers.get("Authorization") for r in requests] == [None, "Basic " + encoded]
+        assert requests[1].body == first.body
+        assert (callback.state, callback.url, callback.last_url) == ("delivered", shown, shown)
+        assert callback.last_headers["Authorization"] == "Basic ****"
+    elif challenge is not None:
+        assert len(requests) == 1
+        assert (callback.state, callback.status_code) == ("failed", 401)
+    else:
+        assert len(requests) == 1
+        assert callback.state == "delivered"
+        assert "Authorization" not in callback.last_headers
     stored = " ".join(
         str(row)
         for table in ("callbacks", "callback_attempts")
         for row in db.conn.execute(f"SELECT * FROM {table}")
     )
     assert "user:****@" in stored  # the attempt's record
-    encoded = base64.b64encode(b"user:p@ss").decode()
     attempts = " ".join(str(row) for row in db.conn.execute("SELECT * FROM callback_attempts"))
     assert "p%40ss" not in attempts
     assert "p@ss" not in attempts

@@ -3,9 +3,9 @@
 Pure: no server. The parameters, their allowed values and their defaults are those of
 Twilio's Payments resource (its OpenAPI spec, tests/data/payments-openapi-excerpt.json, and its
 documentation); the error codes are Twilio's: 20001 for a missing required parameter, 64020 for
-a misspelled or out-of-range value, 64003 for a bad ChargeAmount, 64014 for ACH without
-AVSName, 64017 for bank fields on a card session and 64018 for an update without exactly one
-of Capture / Status.
+a misspelled or out-of-range value, 64003 for a bad ChargeAmount, 64017 for bank fields on a
+card session and 64018 for an update without exactly one of Capture / Status (64014, ACH
+without AVSName, is the built-in connectors' rule).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from emulator.domain import connectors
+from emulator.domain.gpc import GenericConnector
 from emulator.domain.records import CreatePayment, UpdatePayment
 from emulator.domain.vocabulary import CARD_BRANDS
 from emulator.errors import (
@@ -699,7 +701,7 @@ def test_charge_amount_in_non_ascii_digits(amount: str) -> None:
     assert_twilio_error(info.value, 64003)
 
 
-# --- combinations (64017, 64014) ----------------------------------------------------------
+# --- combinations (64017; 64014 is the connector's) ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -717,13 +719,29 @@ def test_bank_account_type_with_credit_card(method: dict[str, str], value: str) 
     "parameter",
     [None, "", "{}", '{"k": "v"}', '{"AVSName": ""}', '{"avsname": "Jane"}'],
 )
-def test_ach_needs_avs_name(parameter: str | None) -> None:
+def test_ach_without_avs_name_is_the_connectors_to_refuse(parameter: str | None) -> None:
+    """64014 depends on the connector (a built-in one needs AVSName, a Generic Pay
+    Connector does not): the create's parameters are not refused for it."""
     form = create(PaymentMethod="ach-debit")
     if parameter is not None:
         form["Parameter"] = parameter
+    assert parse_create(form).payment_method == "ach-debit"
     with pytest.raises(AchNeedsAvsName) as info:
-        parse_create(form)
+        connectors.check_request(
+            connectors.DEFAULT_CONNECTOR,
+            "ach-debit",
+            False,
+            "USD",
+            "reusable",
+            parse_create(form).parameter,
+        )
     assert_twilio_error(info.value, 64014)
+    generic = connectors.Connector(
+        "gpc", generic=GenericConnector("http://127.0.0.1:9/pay", "merchant", "secret")
+    )
+    connectors.check_request(
+        generic, "ach-debit", False, "USD", "reusable", parse_create(form).parameter
+    )
 
 
 # --- parse_update -------------------------------------------------------------------------

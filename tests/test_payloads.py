@@ -866,3 +866,16 @@ def test_no_callback_leaks_the_card_number(
     last = as_dict(flow.callbacks[-1])
     assert last["PaymentCardNumber"] == "x" * 12 + number[-4:]
     assert last["SecurityCode"] == "xxx"
+
+
+def test_a_cancels_result_is_the_setting_and_empty_leaves_it_out() -> None:
+    """Twilio documents no Result for a cancel (emulator's choice: transaction-cancelled;
+    the cancel_result setting gives another, or none)."""
+    flow = Flow(CHARGE)
+    session, event = cancel(flow.session)
+    ended = replace(flow.record, session=session)
+    assert ("Result", "transaction-cancelled") in payloads.build(ended, event)
+    assert ("Result", "voided") in payloads.build(ended, event, cancel_result="voided")
+    fields = dict(payloads.build(ended, event, cancel_result=""))
+    assert "Result" not in fields
+    assert fields["PaymentError"] == ""

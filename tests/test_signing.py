@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from emulator.domain.signing import compute_signature, signature_base
+from emulator.domain.signing import compute_signature, signature_base, signed_url
 from tests.signatures import (
     body_sha256,
     compute_signature_sha256,
@@ -285,3 +285,36 @@ def test_sdk_port_variants_validate_with_ours(
 def test_body_hash_matches_sdk() -> None:
     body = '{"é": [1, 2, "x"]}'
     assert body_sha256(body.encode("utf-8")) == RequestValidator(TOKEN).compute_hash(body)
+
+
+# --- the URL that is signed (https://www.twilio.com/docs/usage/security, "A few notes") ------
+
+
+@pytest.mark.parametrize(
+    ("url", "signed"),
+    [
+        # "For voice callbacks over HTTPS: ... drop the username and password ... also drop
+        # the port"
+        ("https://user:pw@example.com:8443/cb?x=1", "https://example.com/cb?x=1"),
+        ("https://example.com:443/cb", "https://example.com/cb"),
+        ("https://[::1]:8443/cb", "https://[::1]/cb"),
+        # "For SMS and voice callbacks over HTTP: ... drop the username and password ... keep
+        # the port"
+        ("http://user:pw@127.0.0.1:8080/cb", "http://127.0.0.1:8080/cb"),
+        ("http://127.0.0.1:8080/cb?a=1&b=2", "http://127.0.0.1:8080/cb?a=1&b=2"),
+        # connection overrides "do not make it into the signature computation"
+        ("https://example.com/cb?query=123#rc=2&ct=1000", "https://example.com/cb?query=123"),
+    ],
+)
+def test_the_signed_url(url: str, signed: str) -> None:
+    assert signed_url(url) == signed
+
+
+def test_an_https_signature_without_the_port_validates_with_or_without_it() -> None:
+    """The SDK validators try the URL with and without its port: a receiver that rebuilds
+    its URL with the port still accepts what Twilio signs without it."""
+    params = {"Sid": "PK" + "0" * 32}
+    signature = compute_signature(TOKEN, signed_url("https://example.com:8443/cb"), params)
+    validator = RequestValidator(TOKEN)
+    assert validator.validate("https://example.com:8443/cb", params, signature)
+    assert validator.validate("https://example.com/cb", params, signature)

@@ -1,6 +1,7 @@
 """Pay Connectors: what a connector can do, and how it settles a completed session. Pure.
 
-``Default`` exists on every account and can do everything; fixtures and the control plane
+``Default`` exists on every account and can do everything (the emulator's choice: an emulated
+account comes with a connector installed; on Twilio a create without one is 64004); fixtures and the control plane
 declare others per account. At create, a request the connector cannot serve is refused (64013,
 64007, 64005, 64006, 64011). At complete, a built-in connector answers like Stripe's test
 mode: magic card and bank account numbers are refused (:data:`REFUSALS`); anything else
@@ -20,6 +21,7 @@ from emulator.domain.gpc import GenericConnector
 from emulator.domain.machine import Result, Settlement
 from emulator.domain.vocabulary import ACH_DEBIT, PAYMENT_METHODS, TOKEN_TYPES
 from emulator.errors import (
+    AchNeedsAvsName,
     ConnectorCannotCharge,
     ConnectorCannotTokenize,
     ConnectorCurrencyUnsupported,
@@ -45,9 +47,20 @@ DEFAULT_CONNECTOR: Final = Connector("Default")
 
 
 def check_request(
-    connector: Connector, payment_method: str, charging: bool, currency: str, token_type: str
+    connector: Connector,
+    payment_method: str,
+    charging: bool,
+    currency: str,
+    token_type: str,
+    parameter: Mapping[str, object] | None = None,
 ) -> None:
-    """Refuse, with Twilio's code, a session this connector cannot serve."""
+    """Refuse, with Twilio's code, a session this connector cannot serve.
+
+    A built-in connector also needs ``AVSName`` in ``Parameter`` for ACH (64014: "Pay:
+    ECP/ACH requires AVSName Parameter in the <Pay> verb."; ECP and AVSName are Chase
+    Paymentech's terms, a branded connector the built-in ones stand in for). A Generic Pay
+    Connector does not: the GPC page's ACH request has no such field.
+    """
     if payment_method not in connector.payment_methods:
         raise ConnectorPaymentMethodUnsupported(
             f"Pay: Connector '{connector.name}' does not support PaymentMethod {payment_method}"
@@ -69,6 +82,9 @@ def check_request(
         raise ConnectorCurrencyUnsupported(
             f"Pay: Connector '{connector.name}' does not support the currency {currency}"
         )
+    avs_name = parameter.get("AVSName") if parameter else None
+    if payment_method == ACH_DEBIT and connector.generic is None and not avs_name:
+        raise AchNeedsAvsName()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from typing import Final, Literal, get_args
 from emulator.domain import cards
 from emulator.domain.machine import Result, Settlement
 from emulator.domain.masking import mask_card_numbers
+from emulator.domain.records import masked_parameter
 from emulator.domain.vocabulary import ACH_DEBIT, PaymentMethod
 
 __all__ = [
@@ -106,7 +107,8 @@ class GenericConnector:
 class PaymentData:
     """What the caller keyed and the session asked for, in clear: held in memory only.
 
-    ``repr`` (and so ``str``) masks the card number, security code and bank account number.
+    ``repr`` (and so ``str``) masks the card number, security code and bank account number
+    (and card-like runs of digits in the description and parameters).
     ``expiration_date`` is ``MMYY``; ``amount`` is the session's ``ChargeAmount`` as a decimal
     string (``"10.00"``), sent only when ``charging``; ``parameters`` is the session's
     ``Parameter`` object.
@@ -140,8 +142,8 @@ class PaymentData:
             ("account_number", hidden(self.account_number, cards.mask_bank_account)),
             ("amount", self.amount),
             ("currency", self.currency),
-            ("description", self.description),
-            ("parameters", dict(self.parameters)),
+            ("description", hidden(self.description, mask_card_numbers)),
+            ("parameters", masked_parameter(dict(self.parameters))),
         ]
         return "PaymentData(" + ", ".join(f"{name}={value!r}" for name, value in shown) + ")"
 
@@ -200,7 +202,8 @@ def request_body(data: PaymentData, transaction_id: str, legacy: bool) -> dict[s
 
 def masked(body: Mapping[str, object]) -> dict[str, object]:
     """A copy of a request body fit to keep: ``cardnumber`` ``x`` but the last 4 digits,
-    ``cvv`` all ``x``, ``bankaccountnumber`` ``*`` but the last 2."""
+    ``cvv`` all ``x``, ``bankaccountnumber`` ``*`` but the last 2, card-like runs of digits
+    in ``description`` and ``parameters`` masked as the stored session has them."""
     copy = dict(body)
     for key, mask in (
         ("cardnumber", cards.mask_card_number),
@@ -212,16 +215,20 @@ def masked(body: Mapping[str, object]) -> dict[str, object]:
             copy[key] = mask(value)
         elif value is not None:
             copy[key] = "x"  # never expected: not a string, so nothing of it is kept
+    description = copy.get("description")
+    if isinstance(description, str):
+        copy["description"] = mask_card_numbers(description)
     parameters = copy.get("parameters")
     if isinstance(parameters, Mapping):
-        copy["parameters"] = dict(parameters)
+        copy["parameters"] = masked_parameter(dict(parameters))
     return copy
 
 
 def scrub(text: str, data: PaymentData) -> str:
     """``text`` with the card number, security code and bank account number masked wherever
     one appears as a run of digits of its own (an endpoint that echoes them back), and any
-    other card number in it too (spaced, dashed, inside a longer run: :mod:`masking`)."""
+    other card number in it too (spaced, dashed, inside a longer run, in an echoed description
+    or parameter: :mod:`emulator.domain.masking`)."""
     for secret, mask in (
         (data.card_number, cards.mask_card_number),
         (data.account_number, cards.mask_bank_account),
@@ -312,11 +319,21 @@ def _decode(body: bytes) -> tuple[dict[str, object] | None, str | None]:
 
 
 def judge_answer(
-    charging: bool, status_code: int, body: bytes, *, truncated: bool = False
+    charging: bool,
+    status_code: int,
+    body: bytes,
+    *,
+    truncated: bool = False,
+    legacy: bool = False,
 ) -> tuple[Settlement, str | None]:
     """The settlement of an answer, and what was wrong with it (``None`` for a well-formed
     answer, a success or the merchant's error). ``truncated``: more came than ``body`` holds
-    (it was not read). Never raises."""
+    (it was not read). ``legacy``: the connector posts to ``/charge`` and ``/tokenize``
+    (before 2022), whose tokenize answers may name the token ``charge_id``. Never raises.
+
+    Twilio's GPC page: "Twilio will expect to receive the charge_id field in the response
+    for a charge error and the token_id field in the response for a tokenize error": an
+    answer without its id key is malformed, an error answer too."""
     if not 200 <= status_code < 300:
         return _malformed(charging), f"HTTP {status_code}"
     if truncated:
@@ -334,8 +351,10 @@ def judge_answer(
     if parameters is not None and not isinstance(parameters, dict):
         return _malformed(charging), "parameters is not an object or null"
     id_key = "charge_id" if charging else "token_id"
+    if id_key not in answer and legacy and not charging and "charge_id" in answer:
+        id_key = "charge_id"  # what tokenize answers carried before 2022
     if id_key not in answer:
-        return _malformed(charging), f"{id_key} is missing"
+        return _malformed(charging), _missing(id_key, answer)
     error_code = answer.get("error_code")
     if isinstance(error_code, str):
         message = answer.get("error_message")
@@ -349,9 +368,27 @@ def judge_answer(
     return Settlement(Result.SUCCESS, token=identifier), None
 
 
-def settlement_from_answer(charging: bool, status_code: int, body: bytes) -> Settlement:
+def _missing(id_key: str, answer: Mapping[str, object]) -> str:
+    """Why an answer without its id key is malformed, and what to send instead."""
+    problem = f"{id_key} is missing"
+    if isinstance(answer.get("error_code"), str):
+        return (
+            f"{problem}: Twilio expects it even in an error answer"
+            f' (send "{id_key}": null with the error_code)'
+        )
+    if id_key == "token_id" and "charge_id" in answer:
+        return (
+            f"{problem}: a tokenize answer names the token token_id (charge_id is taken"
+            " for it only from a legacy connector, legacy_paths: true)"
+        )
+    return problem
+
+
+def settlement_from_answer(
+    charging: bool, status_code: int, body: bytes, *, legacy: bool = False
+) -> Settlement:
     """The settlement of an answer the endpoint gave (any status, any bytes). Never raises."""
-    return judge_answer(charging, status_code, body)[0]
+    return judge_answer(charging, status_code, body, legacy=legacy)[0]
 
 
 @dataclass(frozen=True, slots=True)

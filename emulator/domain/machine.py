@@ -80,7 +80,8 @@ class Result(StrEnum):
     CALLER_INTERRUPTED_WITH_STAR = "caller-interrupted-with-star"
     CALLER_HUNG_UP = "caller-hung-up"
     VALIDATION_ERROR = "validation-error"
-    # Undocumented: what a cancel reports. We send the value community typings use.
+    # Undocumented: what a cancel reports. The session keeps this value; the callback sends
+    # the cancel_result setting (payloads.build), by default this same value.
     CANCELLED = "transaction-cancelled"
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["CURRENCY_DECIMALS", "MAX_CHARGE", "AmountError", "parse_charge_amount"]
+__all__ = [
+    "CURRENCY_DECIMALS",
+    "MAX_CHARGE",
+    "AmountError",
+    "parse_charge_amount",
+    "payment_error",
+]
 
 # ISO 4217 currencies in use, with the number of digits after the decimal point.
 # Codes without minor units (gold, SDR, test codes) are not payment currencies and are left out.
@@ -34,7 +40,20 @@ _AMOUNT = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
 class AmountError(ValueError):
-    """The text is not a charge amount Twilio accepts (the message says why)."""
+    """The text is not a charge amount Twilio accepts (the message says why). ``amount`` is
+    the number it is, when it is one (out of range, or too many decimals), else None."""
+
+    def __init__(self, message: str, amount: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.amount = amount
+
+
+def payment_error(text: str) -> str:
+    """A refused amount as ``<Pay>``'s ``PaymentError`` shows a validation error
+    (https://www.twilio.com/docs/voice/twiml/pay, "PaymentError": "Validation error for
+    incorrect <Pay> verb attribute. Example value: paymentAmount='-0.59' (not a number between
+    0.00 - 1,000,000.00)")."""
+    return f"paymentAmount='{text.strip()}' (not a number between 0.00 - 1,000,000.00)"
 
 
 def parse_charge_amount(text: str, currency: str) -> Decimal | None:
@@ -50,14 +69,16 @@ def parse_charge_amount(text: str, currency: str) -> Decimal | None:
         raise AmountError(f"ChargeAmount '{text}' is not a number")
     amount = Decimal(text)
     if amount < 0:
-        raise AmountError(f"ChargeAmount '{text}' is negative")
+        raise AmountError(f"ChargeAmount '{text}' is negative", amount)
     if amount >= MAX_CHARGE:
-        raise AmountError(f"ChargeAmount '{text}' is not below 1,000,000")
+        raise AmountError(f"ChargeAmount '{text}' is not below 1,000,000", amount)
     if amount == 0:
         return None
     decimals = CURRENCY_DECIMALS[currency]
     exponent = amount.normalize().as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > decimals:
-        raise AmountError(f"ChargeAmount '{text}' has more than {decimals} decimals for {currency}")
+        raise AmountError(
+            f"ChargeAmount '{text}' has more than {decimals} decimals for {currency}", amount
+        )
     return amount

@@ -15,7 +15,11 @@ from emulator.domain.machine import Event, EventKind, Session, Settlement, requi
 from emulator.domain.records import SessionRecord
 from emulator.domain.vocabulary import ACH_DEBIT, MATCHER_SUFFIX
 
-__all__ = ["BANK_FIELDS", "CARD_FIELDS", "build", "settlement_fields"]
+__all__ = ["BANK_FIELDS", "CANCEL_RESULT", "CARD_FIELDS", "build", "settlement_fields"]
+
+CANCEL_RESULT = "transaction-cancelled"
+"""The ``Result`` a cancel reports by default. Twilio documents none (its Result table has no
+cancel value); this is the value a community type definition of the callback lists."""
 
 Params = list[tuple[str, str]]
 
@@ -35,8 +39,9 @@ _CAPTURE_EVENTS = (EventKind.CAPTURE, EventKind.KEY_IN, EventKind.INPUT_TIMEOUT)
 _END_EVENTS = (EventKind.COMPLETE, EventKind.CANCEL, EventKind.HANG_UP, EventKind.STAR)
 
 
-def build(record: SessionRecord, event: Event) -> Params:
-    """The form fields of the callback ``event`` causes, for a session now in ``record``."""
+def build(record: SessionRecord, event: Event, *, cancel_result: str = CANCEL_RESULT) -> Params:
+    """The form fields of the callback ``event`` causes, for a session now in ``record``.
+    ``cancel_result``: the ``Result`` of a cancel (empty: no ``Result`` field)."""
     params = _common(record)
     if event.kind is EventKind.CREATE:
         return params
@@ -54,7 +59,10 @@ def build(record: SessionRecord, event: Event) -> Params:
     elif event.kind in _END_EVENTS:
         settlement = record.session.settlement
         assert settlement is not None
-        params += [("Result", settlement.result.value), *settlement_fields(settlement)]
+        result = cancel_result if event.kind is EventKind.CANCEL else settlement.result.value
+        if result:
+            params.append(("Result", result))
+        params += settlement_fields(settlement)
         params += _values(record, event)
     return params
 

@@ -1,13 +1,15 @@
 """The domain's records, as plain data: the two Payments requests (validated, Twilio's defaults
 filled in), a stored session, a call, a StatusCallback. The store persists them; the services
-and the edges pass them around; none of them holds card digits."""
+and the edges pass them around; none of them holds card digits (but a parsed create request's
+``Description`` and ``Parameter``, until :meth:`CreatePayment.stored` masks them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
 
+from emulator.domain.masking import mask_card_numbers
 from emulator.domain.machine import Session, SessionConfig
 from emulator.domain.vocabulary import CREDIT_CARD
 
@@ -24,6 +26,7 @@ __all__ = [
     "SessionRecord",
     "StoredAnswer",
     "UpdatePayment",
+    "masked_parameter",
 ]
 
 Params = tuple[tuple[str, str], ...]
@@ -32,9 +35,24 @@ Params = tuple[tuple[str, str], ...]
 DEFAULT_CARD_TYPES: Final = ("visa", "mastercard", "amex")
 
 
+def masked_parameter(parameter: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A ``Parameter`` object fit to store or show: card-like runs of digits masked in its
+    keys and string values."""
+    if parameter is None:
+        return None
+    return {
+        mask_card_numbers(key): mask_card_numbers(value) if isinstance(value, str) else value
+        for key, value in parameter.items()
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class CreatePayment:
-    """A valid ``CreatePayments`` request, defaults filled in."""
+    """A valid ``CreatePayments`` request, defaults filled in.
+
+    As parsed, ``description`` and ``parameter`` are what the request gave (a Generic Pay
+    Connector receives them so); :meth:`stored` is the copy kept and shown.
+    """
 
     status_callback: str
     payment_method: str = CREDIT_CARD
@@ -53,6 +71,19 @@ class CreatePayment:
     valid_card_types: tuple[str, ...] = DEFAULT_CARD_TYPES
     require_matching_inputs: tuple[str, ...] = ()
     confirmation: bool = False
+    # The PaymentError of the validation-error the session's complete is to end with: a
+    # ChargeAmount out of range, accepted (invalid_charge_amount=validation-error). Not
+    # stored as such: the create turns it into the session's forced outcome.
+    validation_error: str = ""
+
+    def stored(self) -> CreatePayment:
+        """The request as the emulator keeps and shows it: card-like runs of digits in
+        ``Description`` and ``Parameter`` masked."""
+        return replace(
+            self,
+            description=mask_card_numbers(self.description),
+            parameter=masked_parameter(self.parameter),
+        )
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(

@@ -3,10 +3,9 @@
 Twilio documents HTTP authentication for webhook URLs in the form
 ``https://username:password@www.myserver.com/my_secure_document`` (Twilio docs, "Security",
 section "HTTP authentication": https://www.twilio.com/docs/usage/security#http-authentication).
-The emulator sends such credentials as ``Authorization: Basic`` on every attempt, and signs
-the URL as it was given, credentials included: Twilio signs "the Webhook URL set in Twilio"
-(https://www.twilio.com/docs/usage/webhooks/webhooks-security), and twilio-node's
-``validateRequest`` keeps a URL's userinfo when it adds or removes the port.
+The emulator sends such credentials as ``Authorization: Basic`` once the receiver asks for
+them (a 401 with a Basic challenge: :func:`basic_challenge`), as Twilio's page says, and
+leaves them out of the signed URL (:func:`emulator.domain.signing.signed_url`).
 
 The password never leaves in anything shown (the callback views, the attempt records, the
 log): :func:`mask_url_password` replaces it with ``****``.
@@ -21,6 +20,7 @@ from urllib.parse import unquote
 __all__ = [
     "MASK",
     "basic_authorization",
+    "basic_challenge",
     "mask_url_password",
     "scrub_password",
     "url_password",
@@ -91,3 +91,20 @@ def basic_authorization(username: str, password: str) -> str:
     ``username`` and ``password`` already percent-decoded."""
     credentials = f"{username}:{password}".encode()
     return "Basic " + base64.b64encode(credentials).decode("ascii")
+
+
+_CHALLENGE = re.compile(r"^\s*basic(?:\s+|$)(?P<params>.*)$", re.IGNORECASE)
+_REALM = re.compile(r"(?:^|,)\s*realm\s*=", re.IGNORECASE)
+
+
+def basic_challenge(www_authenticate: str) -> bool:
+    """Whether a ``WWW-Authenticate`` value is a Basic challenge with a realm
+    (``Basic realm="My Realm"``): what Twilio's docs say makes it send a URL's credentials.
+
+    >>> basic_challenge('Basic realm="My Realm"')
+    True
+    >>> basic_challenge('Digest realm="x", nonce="y"'), basic_challenge("Basic")
+    (False, False)
+    """
+    match = _CHALLENGE.match(www_authenticate)
+    return match is not None and _REALM.search(match.group("params")) is not None

@@ -11,8 +11,12 @@ share one set of rules:
 * **fairness**: at most ``host_concurrency`` requests in flight to one host (scheme, host,
   port), so a hanging receiver holds only slots of its own, and at most
   :data:`MAX_IN_FLIGHT` in all;
-* **credentials in URLs** (``https://user:pass@host/...``) are sent as HTTP Basic, and shown
-  masked (``user:****@host``) in everything recorded.
+* **credentials in URLs** (``https://user:pass@host/...``) are sent as HTTP Basic the way
+  Twilio sends them (https://www.twilio.com/docs/usage/security#http-authentication): "Twilio
+  will first send a request with no Authorization header. After your server responds with a
+  401 Unauthorized status code, a WWW-Authenticate header and a realm in the response, Twilio
+  will make the same request with an Authorization header". They are shown masked
+  (``user:****@host``) in everything recorded.
 
 :meth:`Outgoing.send` never raises for anything the other side does (only for cancellation):
 a :class:`Reply` says what came back, or why nothing did.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -29,7 +34,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from emulator.domain.urls import MASK, basic_authorization, mask_url_password, scrub_password
+from emulator.domain.urls import (
+    MASK,
+    basic_authorization,
+    basic_challenge,
+    mask_url_password,
+    scrub_password,
+)
 from emulator.outgoing.policy import HostPolicy
 from emulator.outgoing.resolver import Resolver
 from emulator.outgoing.transport import (
@@ -52,9 +63,11 @@ URL_CACHE_SIZE = 4096  # parsed URLs kept: most requests of a test suite share a
 @dataclass(frozen=True, slots=True)
 class OutgoingRequest:
     """One request to send. ``url`` is absolute, as configured (credentials in it are sent as
-    HTTP Basic unless ``headers`` has an ``Authorization``). ``timeout_s`` bounds each phase
-    (connecting, sending, reading the answer); ``deadline_s``, when set, the whole exchange.
-    At most ``max_answer_bytes`` of the answer are read (None: the client's own cap)."""
+    HTTP Basic, once the server asks for them, unless ``headers`` has an ``Authorization``).
+    ``timeout_s`` bounds each phase (connecting, sending, reading the answer), but connecting
+    when ``connect_timeout_s`` is set; ``deadline_s``, when set, the whole exchange (a
+    challenge and the request that answers it together). At most ``max_answer_bytes`` of the
+    answer are read (None: the client's own cap)."""
 
     method: str
     url: str
@@ -63,6 +76,7 @@ class OutgoingRequest:
     timeout_s: float = 15.0
     deadline_s: float | None = None
     max_answer_bytes: int | None = None
+    connect_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,8 @@ class Reply:
     short.
     ``body`` is at most the cap; ``truncated`` says more came. ``url`` and ``headers`` are as
     shown: the password masked, credentials masked; ``headers`` is empty when nothing was sent.
+    ``challenged``: the server answered 401 with a Basic challenge first, and the request was
+    sent again with the URL's credentials (this is the answer to that one).
     """
 
     url: str
@@ -86,6 +102,7 @@ class Reply:
     refusal: str | None = None
     partial_status: int | None = None
     duration_ms: float = 0.0
+    challenged: bool = False
 
 
 class _HostSlots:
@@ -166,46 +183,80 @@ class Outgoing:
             return Reply(shown, refusal=refusal)
         headers = dict(request.headers)
         shown_headers = dict(headers)
+        credentials: str | None = None  # sent once the server asks for them
         if "Authorization" in headers:
             shown_headers["Authorization"] = headers["Authorization"].split(" ")[0] + " " + MASK
         elif target.username or target.password:
-            headers["Authorization"] = basic_authorization(target.username, target.password)
-            shown_headers["Authorization"] = "Basic " + MASK
+            credentials = basic_authorization(target.username, target.password)
+        origin = (target.scheme, target.raw_host.decode("ascii").lower(), target.port or 0)
         progress = Progress()
-        extensions: dict[str, object] = {
-            "timeout": dict.fromkeys(("connect", "read", "write", "pool"), request.timeout_s),
-            PROGRESS: progress,
-        }
+        async with self._host_slots.hold(origin), self._sending:
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(request.deadline_s):
+                    reply, challenges = await self._exchange(
+                        request, target, headers, progress, shown, shown_headers
+                    )
+                    if credentials is not None and _asks_for_basic(reply, challenges):
+                        headers["Authorization"] = credentials
+                        shown_headers["Authorization"] = "Basic " + MASK
+                        progress = Progress()
+                        reply, _ = await self._exchange(
+                            request, target, headers, progress, shown, shown_headers
+                        )
+                        reply = dataclasses.replace(reply, challenged=True)
+            except TimeoutError as exc:  # the deadline passed
+                reply = Reply(
+                    shown,
+                    dict(shown_headers),
+                    body=b"".join(progress.body),
+                    error=exc,
+                    partial_status=progress.status_code,
+                    challenged=credentials is not None and "Authorization" in headers,
+                )
+        return dataclasses.replace(reply, duration_ms=_since(started))
+
+    async def _exchange(
+        self,
+        request: OutgoingRequest,
+        target: httpx.URL,
+        headers: dict[str, str],
+        progress: Progress,
+        shown: str,
+        shown_headers: dict[str, str],
+    ) -> tuple[Reply, list[str]]:
+        """One request: its reply (not timed: :meth:`send` times the whole), and the
+        answer's ``WWW-Authenticate`` challenges."""
+        timeouts = dict.fromkeys(("connect", "read", "write", "pool"), request.timeout_s)
+        if request.connect_timeout_s is not None:
+            timeouts["connect"] = request.connect_timeout_s
+        extensions: dict[str, object] = {"timeout": timeouts, PROGRESS: progress}
         if request.max_answer_bytes is not None:
             extensions[MAX_ANSWER] = request.max_answer_bytes
         message = httpx.Request(
             request.method, target, content=request.body, headers=headers, extensions=extensions
         )
-        origin = (target.scheme, target.raw_host.decode("ascii").lower(), target.port or 0)
-        async with self._host_slots.hold(origin), self._sending:
-            started = time.perf_counter()
-            try:
-                async with asyncio.timeout(request.deadline_s):
-                    response = await self._transport.handle_async_request(message)
-            except RefusedAddress as exc:
-                return Reply(shown, refusal=str(exc), duration_ms=_since(started))
-            except (httpx.HTTPError, TimeoutError) as exc:
-                return Reply(
-                    shown,
-                    shown_headers,
-                    body=b"".join(progress.body),
-                    error=exc,
-                    partial_status=progress.status_code,
-                    duration_ms=_since(started),
-                )
-        return Reply(
+        try:
+            response = await self._transport.handle_async_request(message)
+        except RefusedAddress as exc:
+            return Reply(shown, refusal=str(exc)), []
+        except httpx.HTTPError as exc:
+            reply = Reply(
+                shown,
+                dict(shown_headers),
+                body=b"".join(progress.body),
+                error=exc,
+                partial_status=progress.status_code,
+            )
+            return reply, []
+        reply = Reply(
             shown,
-            shown_headers,
+            dict(shown_headers),
             status_code=response.status_code,
             body=response.content,
             truncated=bool(response.extensions.get(TRUNCATED)),
-            duration_ms=_since(started),
         )
+        return reply, response.headers.get_list("www-authenticate")
 
     def _parse(self, url: str) -> httpx.URL:
         """Parsed once per distinct URL."""
@@ -215,6 +266,12 @@ class Outgoing:
                 self._urls.clear()
             parsed = self._urls[url] = httpx.URL(url)
         return parsed
+
+
+def _asks_for_basic(reply: Reply, challenges: list[str]) -> bool:
+    """A 401 whose ``WWW-Authenticate`` offers Basic with a realm: Twilio then sends the
+    request again with the URL's credentials (a Digest challenge is not answered)."""
+    return reply.status_code == 401 and any(basic_challenge(value) for value in challenges)
 
 
 def _since(started: float) -> float:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from emulator.clock import Clock
+from emulator.domain.overrides import Failure
 from emulator.domain.records import CallbackRecord, PendingCallback
 from emulator.errors import DatabaseFull
 from emulator.services.metrics import Metrics
@@ -46,7 +47,10 @@ class AttemptOutcome:
     status_code: int | None = None
     error: str | None = None
     duration_ms: float = 0.0
-    retryable: bool = True  # False: trying again cannot help (refused host, bad URL, ...)
+    # How it failed, as a retry policy names it (a 4xx or 5xx answer, no connection, no
+    # answer in time); None: delivered, or a failure no retry policy names (refused host,
+    # bad URL, an answer cut short, ...).
+    failure: Failure | None = None
     response: str = ""  # the start of the receiver's answer, for the delivery log
 
     @property

@@ -192,12 +192,19 @@ class Caller:
                 self._db.after_commit(keep)
         if session.state is not machine.State.ACTIVE:
             self._db.after_commit(partial(self._vault.drop, record.sid))
-        record = self._sessions.save(conn, replace(record, session=session, updated_at_ms=now), now)
+        under_way = event.kind is machine.EventKind.KEY_IN and event.partial
+        record = self._sessions.save(
+            conn,
+            replace(record, session=session, updated_at_ms=now),
+            now,
+            entry_under_way=under_way,
+        )
         self._sessions.announce(conn, record, event, now)
         return record
 
     async def _input_timed_out(self, payment_sid: str) -> None:
-        """The session's Timeout passed since the caller last keyed (or since the Capture):
+        """The session's Timeout passed since the caller last keyed (or, with
+        input_timeout_from=capture, since the Capture):
         what was keyed is validated as it stands, or the callback says ``input-timeout``."""
 
         def unit(conn: sqlite3.Connection) -> None:

@@ -5,7 +5,10 @@ A row is inserted in the same transaction as the state change that causes it (:m
 so an accepted request never loses its callback and a refused or replayed one never makes
 one. Once the transaction commits, the row is handed to the worker, which POSTs it without
 ever delaying the API's answer: in order per session (one delivery at a time per session),
-concurrently across sessions, with a timeout and optional retries with exponential backoff.
+concurrently across sessions, with Twilio's connection overrides
+(:mod:`emulator.domain.overrides`: the URL's ``#ct=...&rc=...`` fragment, else the settings,
+whose defaults are Twilio's: one retry, only when no connection could be made, all attempts
+within 15 s).
 Every attempt is recorded (:class:`~emulator.services.callback_log.CallbackLog`). Rows still
 pending at start-up (the emulator was stopped or killed) are delivered then; a callback whose
 delivery was cut short by a crash may therefore arrive twice, with the same
@@ -34,10 +37,20 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpx
+
+from emulator.domain import overrides
 from emulator.domain.forms import form_body
 from emulator.domain.masking import mask_card_numbers
+from emulator.domain.overrides import (
+    TWILIO_RETRY_COUNT,
+    TWILIO_RETRY_POLICY,
+    Failure,
+    Overrides,
+    RetryOn,
+)
 from emulator.domain.records import CallbackRecord, NewCallback, PendingCallback
-from emulator.domain.signing import compute_signature
+from emulator.domain.signing import compute_signature, signed_url
 from emulator.domain.urls import mask_url_password, scrub_password
 from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
 from emulator.services.callback_log import AttemptOutcome, CallbackLog
@@ -55,11 +68,24 @@ CACHE_SIZE = 4096  # entries per look-up cache (call URLs, tokens): bounded memo
 
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
-    timeout_s: float = 15.0
-    retries: int = 0
-    backoff_ms: int = 1000
+    timeout_s: float = 15.0  # all attempts of one callback (Twilio's tt), when no #tt= says
+    retries: int = TWILIO_RETRY_COUNT  # Twilio's rc, when no #rc= says
+    retry_policy: tuple[RetryOn, ...] = TWILIO_RETRY_POLICY  # Twilio's rp, when no #rp= says
+    backoff_ms: int = 0
     base_url: str | None = None  # for relative StatusCallbacks on calls without a URL
     shutdown_grace_s: float = 10.0  # for deliveries in flight when the emulator stops
+
+    def overrides(self) -> Overrides:
+        """What a URL without a fragment gets (the connect timeout is Twilio's default;
+        both timeouts are capped by the total time)."""
+        total_ms = max(1, round(self.timeout_s * 1000))
+        return Overrides(
+            connect_timeout_ms=min(Overrides().connect_timeout_ms, total_ms),
+            read_timeout_ms=total_ms,
+            total_ms=total_ms,
+            retry_count=self.retries,
+            retry_policy=frozenset(self.retry_policy),
+        )
 
 
 class Delivery:
@@ -196,56 +222,73 @@ class Delivery:
     # --- delivery ----------------------------------------------------------------------------
 
     async def _deliver(self, pending: PendingCallback) -> None:
-        """Attempt (and retry) one callback, recording every attempt."""
+        """Attempt (and retry, as the URL's connection overrides say) one callback,
+        recording every attempt. Every attempt, and the pauses between, fit in the total
+        time (``#tt``); a retry that would not is not made."""
+        settings = overrides.parse(pending.url, self._settings.overrides())
+        deadline = time.monotonic() + settings.total_ms / 1000
         attempt = 0
         while True:
             attempt += 1
-            outcome = await self._attempt(pending)
-            final = outcome.delivered or not outcome.retryable or attempt > self._settings.retries
+            outcome = await self._attempt(pending, settings, deadline)
+            backoff_s = self._settings.backoff_ms * 2 ** (attempt - 1) / 1000
+            final = (
+                outcome.delivered
+                or attempt > settings.retry_count
+                or not overrides.retried(settings.retry_policy, outcome.failure)
+                or time.monotonic() + backoff_s >= deadline
+            )
             self._log.record(pending, outcome, final)
             if final or self._closing:
                 return  # not final and stopping: it stays pending, for the next start
-            backoff_s = self._settings.backoff_ms * 2 ** (attempt - 1) / 1000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing_event.wait(), backoff_s)
+            if backoff_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing_event.wait(), backoff_s)
             if self._closing:
                 return
 
-    async def _attempt(self, pending: PendingCallback) -> AttemptOutcome:
+    async def _attempt(
+        self, pending: PendingCallback, settings: Overrides, deadline: float
+    ) -> AttemptOutcome:
         """One attempt; never raises (but for cancellation): whatever goes wrong is the
         attempt's error."""
         try:
-            return await self._try(pending)
+            return await self._try(pending, settings, deadline)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.warning("callback %d: delivery failed unexpectedly", pending.id, exc_info=True)
             error = f"delivery failed: {type(exc).__name__}: {exc}"
             shown = mask_url_password(pending.url)
-            return AttemptOutcome(shown, error=scrub_password(error, pending.url), retryable=False)
+            return AttemptOutcome(shown, error=scrub_password(error, pending.url))
 
-    async def _try(self, pending: PendingCallback) -> AttemptOutcome:
+    async def _try(
+        self, pending: PendingCallback, settings: Overrides, deadline: float
+    ) -> AttemptOutcome:
         url, problem = self._resolve(pending)
         if url is None:
-            return AttemptOutcome(mask_url_password(pending.url), error=problem, retryable=False)
+            return AttemptOutcome(mask_url_password(pending.url), error=problem)
+        url = overrides.without_fragment(url)  # the overrides are for Twilio, not the receiver
         token = self._token(pending.account_sid)
         if token is None:
             error = f"account {pending.account_sid} no longer exists"
-            return AttemptOutcome(mask_url_password(url), error=error, retryable=False)
+            return AttemptOutcome(mask_url_password(url), error=error)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": USER_AGENT,
             "I-Twilio-Idempotency-Token": pending.idempotency_token,
-            # Twilio signs the URL as it was set, credentials included
-            "X-Twilio-Signature": compute_signature(token, url, pending.params),
+            "X-Twilio-Signature": compute_signature(token, signed_url(url), pending.params),
         }
+        remaining_s = max(deadline - time.monotonic(), 0.001)
         reply = await self._outgoing.send(
             OutgoingRequest(
                 "POST",
                 url,
                 headers,
                 form_body(pending.params),
-                timeout_s=self._settings.timeout_s,
+                timeout_s=min(settings.read_timeout_ms / 1000, remaining_s),
+                connect_timeout_s=min(settings.connect_timeout_ms / 1000, remaining_s),
+                deadline_s=remaining_s,
             )
         )
         return _outcome(reply, url)
@@ -283,20 +326,46 @@ class Delivery:
 def _outcome(reply: Reply, url: str) -> AttemptOutcome:
     """What a delivery attempt's reply is recorded as."""
     if reply.refusal is not None:
-        return AttemptOutcome(reply.url, error=reply.refusal, retryable=False)
+        return AttemptOutcome(reply.url, error=reply.refusal)
     if reply.error is not None:
         exc = reply.error
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            reason = "TimeoutError: the callback's total time ran out"
         return AttemptOutcome(
             reply.url,
             reply.headers,
             error=scrub_password(reason, url),
             duration_ms=reply.duration_ms,
+            failure=_failure(reply),
         )
     status = reply.status_code
     assert status is not None
-    failure = None if 200 <= status < 300 else f"HTTP {status}"
+    error = None if 200 <= status < 300 else f"HTTP {status}"
+    failure: Failure | None = None
+    if 400 <= status < 500:
+        failure = "4xx"
+    elif 500 <= status < 600:
+        failure = "5xx"
     excerpt = mask_card_numbers(reply.body[:RESPONSE_EXCERPT].decode("utf-8", "replace"))
     return AttemptOutcome(
-        reply.url, reply.headers, status, failure, reply.duration_ms, response=excerpt
+        reply.url,
+        reply.headers,
+        status,
+        error,
+        reply.duration_ms,
+        failure=failure,
+        response=excerpt,
     )
+
+
+def _failure(reply: Reply) -> Failure | None:
+    """How a request that got no whole answer failed, as a retry policy names it: ``ct`` no
+    connection (TCP or TLS), ``rt`` no answer within the read timeout; None for an answer cut
+    short ("Twilio doesn't retry on partial response") and anything else."""
+    exc = reply.error
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return "ct"
+    if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+        return "rt" if reply.partial_status is None and not reply.body else None
+    return None

@@ -286,7 +286,11 @@ async def _attempts(
         if error is None:  # answered
             assert reply.status_code is not None
             settlement, error = judge_answer(
-                data.charging, reply.status_code, reply.body, truncated=reply.truncated
+                data.charging,
+                reply.status_code,
+                reply.body,
+                truncated=reply.truncated,
+                legacy=request.connector.legacy_paths,
             )
         if error is not None:
             error = scrub(error, data)

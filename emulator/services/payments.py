@@ -18,14 +18,19 @@ from dataclasses import replace
 from functools import partial
 
 from emulator.domain import connectors, machine
-from emulator.domain.records import CreatePayment, SessionRecord, UpdatePayment
+from emulator.domain.records import CreatePayment, ForcedOutcome, SessionRecord, UpdatePayment
 from emulator.domain.vocabulary import AUTO
-from emulator.errors import ConnectorUnknown, InvalidCallState, InvalidPayOperation
+from emulator.errors import (
+    ChargeAmountInvalid,
+    ConnectorUnknown,
+    InvalidCallState,
+    InvalidPayOperation,
+)
 from emulator.ids import IdGenerator
 from emulator.services.caller import Caller
 from emulator.services.sessions import Sessions, UnknownResource
 from emulator.services.settlement import SettlementService
-from emulator.services.vault import KeyedSoFar, Vault
+from emulator.services.vault import KeyedSoFar, Originals, Vault
 from emulator.store import calls, sessions
 from emulator.store import connectors as connector_store
 from emulator.store.db import Database
@@ -76,7 +81,7 @@ class PaymentRequests:
         connector = connector_store.get(conn, account_sid, create.payment_connector)
         if connector is None:
             raise ConnectorUnknown(
-                f"Pay: Invalid paymentConnector attribute: no connector named"
+                f"{ConnectorUnknown.message} No Pay Connector named"
                 f" '{create.payment_connector}' is installed"
             )
         connectors.check_request(
@@ -85,6 +90,7 @@ class PaymentRequests:
             create.charge_amount is not None,
             create.currency,
             create.token_type,
+            create.parameter,
         )
         if sessions.active_on_call(conn, call_sid):
             raise InvalidPayOperation(
@@ -95,15 +101,20 @@ class PaymentRequests:
             sid=self._ids.sid("PK"),
             account_sid=account_sid,
             call_sid=call_sid,
-            request=create,
+            request=create.stored(),
             session=session,
             status_callback=create.status_callback,
             caller=call.caller or self._caller.default_mode,
             created_at_ms=now,
             updated_at_ms=now,
+            forced_outcome=_validation_error(create),
         )
         sessions.insert(conn, record)
         self._sessions.announce(conn, record, event, now)
+        if connector.generic is not None:  # it gets Description and Parameter as given
+            originals = Originals(create.description, create.parameter)
+            keep = partial(self._vault.keep_originals, account_sid, record.sid, originals)
+            self._db.after_commit(keep)
         return record
 
     def update(
@@ -148,3 +159,18 @@ class PaymentRequests:
         elif event.kind is not machine.EventKind.PROCESS:
             self._db.after_commit(partial(self._vault.drop, payment_sid))
         return record
+
+
+def _validation_error(create: CreatePayment) -> ForcedOutcome | None:
+    """What the session's complete ends with when the create was accepted with a parameter
+    out of range (``invalid_charge_amount=validation-error``): Twilio's ``validation-error``
+    ("An invalid parameter value, e.g., chargeAmount="-0.5"", the Payment resource's Result
+    table), 64003 ("Pay: Invalid charge amount."). When it is reported is the emulator's
+    choice: at the complete, like a connector's answer."""
+    if not create.validation_error:
+        return None
+    return ForcedOutcome(
+        machine.Result.VALIDATION_ERROR.value,
+        pay_error_code=ChargeAmountInvalid.code,
+        payment_error=create.validation_error,
+    )

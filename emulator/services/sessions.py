@@ -14,7 +14,9 @@ from dataclasses import replace
 from functools import partial
 
 from emulator.domain import machine, payloads
+from emulator.domain.payloads import CANCEL_RESULT
 from emulator.domain.records import CallbackRecord, NewCallback, SessionRecord
+from emulator.domain.timeouts import INPUT_TIMEOUT_FROM, InputTimeoutFrom, input_deadline_ms
 from emulator.ids import IdGenerator
 from emulator.services.callback_log import CallbackLog
 from emulator.services.deadlines import Deadlines
@@ -38,23 +40,39 @@ class Sessions:
         delivery: Delivery,
         log: CallbackLog,
         deadlines: Deadlines,
+        *,
+        input_timeout_from: InputTimeoutFrom = INPUT_TIMEOUT_FROM,
+        cancel_result: str = CANCEL_RESULT,
     ) -> None:
         self._db = db
         self._ids = ids
         self._delivery = delivery
         self._log = log
         self.deadlines = deadlines
+        self._input_timeout_from = input_timeout_from
+        self._cancel_result = cancel_result
 
     # --- writes (inside the caller's transaction) ----------------------------------------
 
-    def save(self, conn: sqlite3.Connection, record: SessionRecord, now: int) -> SessionRecord:
+    def save(
+        self,
+        conn: sqlite3.Connection,
+        record: SessionRecord,
+        now: int,
+        *,
+        entry_under_way: bool = False,
+    ) -> SessionRecord:
         """Write where the session has got to, with the moment the caller's silence will end
-        the prompt (the session's Timeout from now, while an item is being captured); the
-        timer follows once the transaction commits."""
-        session = record.session
-        deadline = None
-        if session.state is machine.State.ACTIVE and session.capturing is not None:
-            deadline = now + record.request.timeout * 1000
+        the prompt (:func:`~emulator.domain.timeouts.input_deadline_ms`: the session's Timeout
+        from now, while an item is being captured and, by default, once the caller keyed part
+        of it: ``entry_under_way``); the timer follows once the transaction commits."""
+        deadline = input_deadline_ms(
+            record.session,
+            record.request.timeout,
+            now,
+            entry_under_way=entry_under_way,
+            starts=self._input_timeout_from,
+        )
         record = replace(record, input_deadline_ms=deadline)
         sessions.save(conn, record)
         self._db.after_commit(partial(self.deadlines.set, record.sid, deadline))
@@ -74,7 +92,7 @@ class Sessions:
             call_sid=record.call_sid,
             event=event.kind.value,
             url=record.status_callback,
-            params=tuple(payloads.build(record, event)),
+            params=tuple(payloads.build(record, event, cancel_result=self._cancel_result)),
             idempotency_token=self._ids.token(),
             created_at_ms=now,
         )

@@ -138,8 +138,11 @@ class SettlementService:
         ]
 
     def _payment_data(self, record: SessionRecord) -> gpc.PaymentData:
-        """What the merchant's endpoint gets: the held digits, and the rest as captured."""
+        """What the merchant's endpoint gets: the held digits, the rest as captured, and
+        the description and parameters as the create request gave them (the stored, masked
+        ones when the emulator no longer holds those: it restarted)."""
         held = self._vault.get(record.sid)
+        originals = self._vault.originals(record.sid)
         captured = record.session.captured
         request = record.request
 
@@ -159,8 +162,8 @@ class SettlementService:
             account_number=None if card else held.get("bank-account-number"),
             amount=str(request.charge_amount) if request.charge_amount is not None else None,
             currency=request.currency,
-            description=request.description or None,
-            parameters=dict(request.parameter or {}),
+            description=(originals.description if originals else request.description) or None,
+            parameters=dict((originals.parameter if originals else request.parameter) or {}),
         )
 
     # --- the Generic Pay Connector's request -----------------------------------------------

@@ -20,8 +20,12 @@ from urllib.parse import urlsplit
 import idna
 
 from emulator.domain.cards import KNOWN_CARD_BRANDS
-from emulator.domain.masking import mask_card_numbers
-from emulator.domain.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount
+from emulator.domain.money import (
+    CURRENCY_DECIMALS,
+    AmountError,
+    parse_charge_amount,
+    payment_error,
+)
 from emulator.domain.records import DEFAULT_CARD_TYPES, CreatePayment, UpdatePayment
 from emulator.domain.vocabulary import (
     ACH_DEBIT,
@@ -34,7 +38,6 @@ from emulator.domain.vocabulary import (
     TOKEN_TYPES,
 )
 from emulator.errors import (
-    AchNeedsAvsName,
     BankFieldsWithCreditCard,
     CaptureOrStatusRequired,
     ChargeAmountInvalid,
@@ -201,7 +204,8 @@ def _valid_host(host: str) -> bool:
 def _parameter(form: Form) -> dict[str, Any] | None:
     """A single-level JSON object; the spec's own example quotes it with ' so that is accepted.
 
-    Card-like runs of digits in its string values are masked: it is stored.
+    Returned as the request gave it: a Generic Pay Connector receives it unchanged (what is
+    stored is masked by :meth:`~emulator.domain.records.CreatePayment.stored`).
     """
     value = _get(form, "Parameter")
     if value is None or value.strip() == "":
@@ -219,10 +223,7 @@ def _parameter(form: Form) -> dict[str, Any] | None:
         raise _invalid("Parameter", value, "is not a JSON object")
     if any(isinstance(v, dict | list) for v in parsed.values()):
         raise _invalid("Parameter", value, "is not a single-level JSON object")
-    return {
-        mask_card_numbers(key): mask_card_numbers(v) if isinstance(v, str) else v
-        for key, v in parsed.items()
-    }
+    return parsed
 
 
 def _card_types(form: Form) -> tuple[str, ...]:
@@ -267,7 +268,11 @@ def _matching_inputs(form: Form, config: dict[str, Any]) -> tuple[str, ...]:
     return tuple(item for item in CARD_ITEMS if item in items)
 
 
-def parse_create(form: Form) -> CreatePayment:
+def parse_create(form: Form, invalid_charge_amount: str = "refuse") -> CreatePayment:
+    """A create request, or Twilio's error for its first bad parameter. A ``ChargeAmount``
+    that is a number out of range is refused (64003), or with ``invalid_charge_amount``
+    ``validation-error`` accepted, the request carrying the ``validation_error`` its session's
+    complete reports."""
     status_callback = _status_callback(form)
     payment_method = _enum(form, "PaymentMethod", PAYMENT_METHODS, CREDIT_CARD)
     if payment_method == CREDIT_CARD and _get(form, "BankAccountType"):
@@ -277,10 +282,14 @@ def parse_create(form: Form) -> CreatePayment:
     if currency.upper() not in CURRENCY_DECIMALS:
         raise _invalid("Currency", currency, "is not an ISO 4217 currency code")
     currency = currency.upper()
+    validation_error = ""
+    text = _get(form, "ChargeAmount") or ""
     try:
-        charge_amount = parse_charge_amount(_get(form, "ChargeAmount") or "", currency)
+        charge_amount = parse_charge_amount(text, currency)
     except AmountError as exc:
-        raise ChargeAmountInvalid(f"Pay: Invalid charge amount: {exc}") from None
+        if invalid_charge_amount != "validation-error" or exc.amount is None:
+            raise ChargeAmountInvalid(f"Pay: Invalid charge amount: {exc}") from None
+        charge_amount, validation_error = exc.amount, payment_error(text)
     config: dict[str, Any] = {
         "payment_method": payment_method,
         "security_code": _boolean(form, "SecurityCode", True),
@@ -288,15 +297,13 @@ def parse_create(form: Form) -> CreatePayment:
     }
     timeout = _integer(form, "Timeout", 1, MAX_TIMEOUT)
     parameter = _parameter(form)
-    if payment_method == ACH_DEBIT and not (parameter and parameter.get("AVSName")):
-        raise AchNeedsAvsName()
     return CreatePayment(
         status_callback=status_callback,
         payment_method=payment_method,
         bank_account_type=bank_account_type if payment_method == ACH_DEBIT else None,
         charge_amount=charge_amount,
         currency=currency,
-        description=mask_card_numbers(_get(form, "Description") or ""),
+        description=_get(form, "Description") or "",
         input=_enum(form, "Input", INPUTS, "dtmf"),
         min_postal_code_length=_integer(form, "MinPostalCodeLength", 1, MAX_MIN_POSTAL_CODE_LENGTH),
         parameter=parameter,
@@ -308,6 +315,7 @@ def parse_create(form: Form) -> CreatePayment:
         valid_card_types=_card_types(form),
         require_matching_inputs=_matching_inputs(form, config),
         confirmation=_boolean(form, "Confirmation", False),
+        validation_error=validation_error,
     )
 
 

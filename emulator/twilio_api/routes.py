@@ -38,7 +38,15 @@ def _scope(request: ApiRequest, form: Form, endpoint: str, resource_sid: str) ->
     )
 
 
-def payment_routes(service: PaymentRequests, answers: IdempotentAnswers) -> list[Route]:
+def payment_routes(
+    service: PaymentRequests,
+    answers: IdempotentAnswers,
+    *,
+    invalid_charge_amount: str = "refuse",
+) -> list[Route]:
+    """The two routes. ``invalid_charge_amount``: how a create with a ChargeAmount out of
+    range is answered (the setting: ``refuse`` or ``validation-error``)."""
+
     async def create(request: ApiRequest) -> Answer:
         account_sid = request.principal.account_sid
         call_sid = request.path_params["call_sid"]
@@ -47,7 +55,11 @@ def payment_routes(service: PaymentRequests, answers: IdempotentAnswers) -> list
         def work(conn: sqlite3.Connection, now: int) -> Answer:
             try:
                 record = service.create(
-                    conn, now, account_sid, call_sid, lambda: parse_create(form)
+                    conn,
+                    now,
+                    account_sid,
+                    call_sid,
+                    lambda: parse_create(form, invalid_charge_amount),
                 )
             except UnknownResource:
                 raise ResourceNotFound(request.path) from None
