@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
 
-from emulator.domain.masking import mask_card_numbers
 from emulator.domain.machine import Session, SessionConfig
+from emulator.domain.masking import mask_card_numbers
 from emulator.domain.vocabulary import CREDIT_CARD
 
 __all__ = [
