@@ -69,8 +69,8 @@ def completed(flow: Flow) -> dict[str, str]:
 
 # --- Description and Parameter reach the merchant as the API received them -------------------
 
-INVOICE = "Invoice 4000 0012 3456 0123"  # card-like: masked wherever the emulator keeps it
-PARAMETER = {"invoice": "100000000012345", "store": "7", "vip": True}
+INVOICE = "Invoice 4000 0566 5566 5556"  # a card number: masked wherever the emulator keeps it
+PARAMETER = {"invoice": "378282246310005", "store": "7", "vip": True}
 
 
 def test_description_and_parameter_reach_the_endpoint_unchanged(
@@ -94,24 +94,24 @@ def test_description_and_parameter_reach_the_endpoint_unchanged(
         assert (body["description"], body["parameters"]) == (INVOICE, PARAMETER)
         # what the emulator keeps and shows is masked
         recorded = flow.view()["connector_requests"][0]["request_body"]
-        assert recorded["description"] == "Invoice xxxx xxxx xxxx 0123"
-        assert recorded["parameters"]["invoice"] == "xxxxxxxxxxx2345"
+        assert recorded["description"] == "Invoice xxxx xxxx xxxx 5556"
+        assert recorded["parameters"]["invoice"] == "xxxxxxxxxxx0005"
         answer = flow.view()["connector_requests"][0]["response"]
-        assert "Invoice xxxx xxxx xxxx 0123" in answer
+        assert "Invoice xxxx xxxx xxxx 5556" in answer
         create = server.control.requests(call_sid=flow.call_sid)[0]
-        assert create["params"]["Description"] == "Invoice xxxx xxxx xxxx 0123"
-        assert json.loads(create["params"]["Parameter"])["invoice"] == "xxxxxxxxxxx2345"
+        assert create["params"]["Description"] == "Invoice xxxx xxxx xxxx 5556"
+        assert json.loads(create["params"]["Parameter"])["invoice"] == "xxxxxxxxxxx0005"
         server.stop()
     for path in tmp_path.iterdir():
         if path.is_file():
-            assert b"100000000012345" not in path.read_bytes(), path
+            assert b"378282246310005" not in path.read_bytes(), path
             assert INVOICE.encode() not in path.read_bytes(), path
     with sqlite3.connect(tmp_path / "e.db") as conn:
         (description, parameter) = conn.execute(
             "SELECT description, parameter FROM payment_sessions"
         ).fetchone()
-    assert description == "Invoice xxxx xxxx xxxx 0123"
-    assert json.loads(parameter)["invoice"] == "xxxxxxxxxxx2345"
+    assert description == "Invoice xxxx xxxx xxxx 5556"
+    assert json.loads(parameter)["invoice"] == "xxxxxxxxxxx0005"
 
 
 def test_after_a_restart_the_endpoint_gets_the_stored_values(tmp_path: Path) -> None:
@@ -130,8 +130,8 @@ def test_after_a_restart_the_endpoint_gets_the_stored_values(tmp_path: Path) -> 
         flow.capture_all(CARD_VALUES)
         assert completed(flow)["Result"] == "success"
         body = endpoint.requests[0].json
-        assert body["description"] == "Invoice xxxx xxxx xxxx 0123"
-        assert body["parameters"]["invoice"] == "xxxxxxxxxxx2345"
+        assert body["description"] == "Invoice xxxx xxxx xxxx 5556"
+        assert body["parameters"]["invoice"] == "xxxxxxxxxxx0005"
 
 
 # --- what a Generic Pay Connector's answer means ---------------------------------------------
