@@ -275,24 +275,33 @@ def _first_sentence(docstring: str | None) -> str:
 
 
 def modules_markdown() -> str:
-    """A nested list of the package's modules, with the first sentence of each docstring."""
+    """The package's modules floor by floor, top down (the one table of scripts/floors.py),
+    each with the first sentence of its docstring."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import floors
+    finally:
+        sys.path.pop(0)
     root = _package_dir()
-    lines = []
+    by_floor: dict[str, list[str]] = {floor: [] for floor in floors.FLOORS}
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
         if any(part.startswith(("_", ".")) for part in relative.parts[:-1]):
             continue
-        if relative.name.startswith("_") and relative.name != "__init__.py":
+        if relative.name.startswith("_") and relative.name not in ("__init__.py", "__main__.py"):
             continue
         parts = ["emulator", *relative.with_suffix("").parts]
         if parts[-1] == "__init__":
             parts = parts[:-1]
-        depth = len(parts) - 1
+        name = ".".join(parts)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         summary = _first_sentence(ast.get_docstring(tree))
-        name = ".".join(parts)
-        lines.append("    " * depth + f"- `{name}`" + (f": {summary}" if summary else ""))
-    return "\n".join(lines) + "\n"
+        floor = floors.floor_of(name) or "?"
+        by_floor.setdefault(floor, []).append(f"- `{name}`" + (f": {summary}" if summary else ""))
+    lines = []
+    for floor in reversed(floors.FLOORS):
+        lines += [f"**{floor}**", "", *by_floor[floor], ""]
+    return "\n".join(lines)
 
 
 GENERATORS: dict[str, Callable[[], str]] = {

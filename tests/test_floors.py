@@ -78,3 +78,28 @@ def test_a_module_on_no_floor_is_found(copy: Path) -> None:
     result = run(copy)
     assert result.returncode == 1
     assert "emulator.newcomer: on no floor" in result.stderr
+
+
+def test_the_architecture_page_lists_every_module_on_its_floor() -> None:
+    """docs/reference/architecture.md's map is generated from the code and this table."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import docs_reference
+        import floors
+    finally:
+        sys.path.pop(0)
+    text = docs_reference.modules_markdown()
+    sections: dict[str, set[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("**") and line.endswith("**"):
+            current = line.strip("*")
+            sections[current] = set()
+        elif line.startswith("- `") and current is not None:
+            sections[current].add(line[3:].split("`", 1)[0])
+    for name in floors.modules(ROOT):
+        if name.endswith("__main__") or "._" in name:
+            continue
+        assert name in sections[floors.floor_of(name) or "?"], name
+    page = (ROOT / "docs" / "reference" / "architecture.md").read_text()
+    assert "<!-- generated: modules -->" in page
