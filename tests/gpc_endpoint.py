@@ -65,6 +65,69 @@ def answer(
     ).encode()
 
 
+def card_body(
+    method: str,
+    transaction_id: str,
+    *,
+    cardnumber: str,
+    cvv: str | None,
+    expiry_month: str,
+    expiry_year: str,
+    postal_code: str | None,
+    description: str | None,
+    parameters: dict[str, Any],
+    amount: str | None = None,
+    currency_code: str | None = None,
+) -> dict[str, Any]:
+    """The JSON Twilio POSTs to a Generic Pay Connector for a card, key for key as Twilio's
+    GPC page shows it (https://www.twilio.com/docs/voice/twiml/pay/generic-pay-connector):
+    ``amount`` and ``currency_code`` only when charging. The one statement of that format
+    the tests compare the wire with."""
+    body: dict[str, Any] = {
+        "method": method,
+        "transaction_id": transaction_id,
+        "cardnumber": cardnumber,
+        "cvv": cvv,
+        "expiry_month": expiry_month,
+        "expiry_year": expiry_year,
+        "postal_code": postal_code,
+    }
+    return _with_amount(body, amount, currency_code, description, parameters)
+
+
+def ach_body(
+    method: str,
+    transaction_id: str,
+    *,
+    bankaccountnumber: str,
+    routingnumber: str,
+    description: str | None,
+    parameters: dict[str, Any],
+    amount: str | None = None,
+    currency_code: str | None = None,
+) -> dict[str, Any]:
+    """The same for a bank account (ACH), as the GPC page's ACH example shows it."""
+    body: dict[str, Any] = {
+        "method": method,
+        "transaction_id": transaction_id,
+        "bankaccountnumber": bankaccountnumber,
+        "routingnumber": routingnumber,
+    }
+    return _with_amount(body, amount, currency_code, description, parameters)
+
+
+def _with_amount(
+    body: dict[str, Any],
+    amount: str | None,
+    currency_code: str | None,
+    description: str | None,
+    parameters: dict[str, Any],
+) -> dict[str, Any]:
+    if body["method"] == "charge":
+        body |= {"amount": amount, "currency_code": currency_code}
+    return body | {"description": description, "parameters": parameters}
+
+
 def reply(**fields: Any) -> Reply:
     """A 200 JSON answer: ``reply(charge_id="ch_1")``."""
     return Reply(body=answer(**fields))

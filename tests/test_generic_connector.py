@@ -16,7 +16,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from emulator.testing import Account, EmulatorServer
 from tests.flows import ACH_VALUES, CARD_VALUES, Flow
-from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, answer, reply
+from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, answer, card_body, reply
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MALFORMED_CHARGE = (
@@ -95,19 +95,20 @@ def test_charge_by_card(server: EmulatorServer, account: Account, endpoint: GpcE
     assert seen.headers["authorization"] == endpoint.expected_authorization
     assert seen.headers["content-type"] == "application/json"
     body = seen.json
-    assert UUID.match(body.pop("transaction_id"))
-    assert body == {
-        "method": "charge",
-        "cardnumber": "4111111111111111",
-        "cvv": "123",
-        "expiry_month": "12",
-        "expiry_year": "30",
-        "postal_code": "94105",
-        "amount": "10.5",
-        "currency_code": "USD",
-        "description": "order 42",
-        "parameters": {"store": "7"},
-    }
+    assert UUID.match(body["transaction_id"])
+    assert body == card_body(
+        "charge",
+        body["transaction_id"],
+        cardnumber="4111111111111111",
+        cvv="123",
+        expiry_month="12",
+        expiry_year="30",
+        postal_code="94105",
+        amount="10.5",
+        currency_code="USD",
+        description="order 42",
+        parameters={"store": "7"},
+    )
     requests = flow.view()["connector_requests"]
     assert len(requests) == 1
     assert requests[0]["status_code"] == 200

@@ -23,7 +23,15 @@ from emulator.domain.machine import Result, Settlement
 from emulator.outgoing.client import Outgoing
 from emulator.outgoing.policy import HostPolicy
 from emulator.services.gpc_client import endpoint_problem, run
-from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, reply
+from tests.gpc_endpoint import (
+    PASSWORD,
+    USERNAME,
+    GpcEndpoint,
+    Reply,
+    ach_body,
+    card_body,
+    reply,
+)
 
 TXN = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 NOW_MS = 1_767_225_600_000
@@ -118,19 +126,19 @@ def test_card_charge(endpoint: GpcEndpoint) -> None:
     assert settlement == Settlement(Result.SUCCESS, confirmation_code="ch_123")
     [seen] = endpoint.requests
     assert seen.path == "/gpc"
-    assert seen.json == {
-        "method": "charge",
-        "transaction_id": TXN,
-        "cardnumber": "4111111111111111",
-        "cvv": "737",
-        "expiry_month": "08",
-        "expiry_year": "30",
-        "postal_code": "94105",
-        "amount": "10.00",
-        "currency_code": "USD",
-        "description": "Order 42",
-        "parameters": {"order": "42", "vip": True, "nested": None},
-    }
+    assert seen.json == card_body(
+        "charge",
+        TXN,
+        cardnumber="4111111111111111",
+        cvv="737",
+        expiry_month="08",
+        expiry_year="30",
+        postal_code="94105",
+        amount="10.00",
+        currency_code="USD",
+        description="Order 42",
+        parameters={"order": "42", "vip": True, "nested": None},
+    )
     assert seen.headers["content-type"] == "application/json"
     assert seen.headers["user-agent"] == "TwilioProxy/1.1"
     assert "x-twilio-signature" not in seen.headers
@@ -158,46 +166,46 @@ def seen_answer(endpoint: GpcEndpoint, **fields: Any) -> str:
 def test_card_tokenize_sends_nulls(endpoint: GpcEndpoint) -> None:
     settlement, _ = play(connector(endpoint.url()), CARD_TOKENIZE)
     assert settlement == Settlement(Result.SUCCESS, token="tok_123")
-    assert endpoint.requests[0].json == {
-        "method": "tokenize",
-        "transaction_id": TXN,
-        "cardnumber": "378282246310005",
-        "cvv": None,
-        "expiry_month": "12",
-        "expiry_year": "31",
-        "postal_code": None,
-        "description": None,
-        "parameters": {},
-    }
+    assert endpoint.requests[0].json == card_body(
+        "tokenize",
+        TXN,
+        cardnumber="378282246310005",
+        cvv=None,
+        expiry_month="12",
+        expiry_year="31",
+        postal_code=None,
+        description=None,
+        parameters={},
+    )
 
 
 def test_ach_charge(endpoint: GpcEndpoint) -> None:
     settlement, attempts = play(connector(endpoint.url()), ACH)
     assert settlement == Settlement(Result.SUCCESS, confirmation_code="ch_123")
-    assert endpoint.requests[0].json == {
-        "method": "charge",
-        "transaction_id": TXN,
-        "bankaccountnumber": "123456789",
-        "routingnumber": "121000358",
-        "amount": "25",
-        "currency_code": "CAD",
-        "description": None,
-        "parameters": {"AVSName": "Jane Doe"},
-    }
+    assert endpoint.requests[0].json == ach_body(
+        "charge",
+        TXN,
+        bankaccountnumber="123456789",
+        routingnumber="121000358",
+        amount="25",
+        currency_code="CAD",
+        description=None,
+        parameters={"AVSName": "Jane Doe"},
+    )
     assert json.loads(attempts[0].request_body)["bankaccountnumber"] == "*******89"
 
 
 def test_ach_tokenize(endpoint: GpcEndpoint) -> None:
     settlement, _ = play(connector(endpoint.url()), ACH_TOKENIZE)
     assert settlement == Settlement(Result.SUCCESS, token="tok_123")
-    assert endpoint.requests[0].json == {
-        "method": "tokenize",
-        "transaction_id": TXN,
-        "bankaccountnumber": "12345678",
-        "routingnumber": "121000358",
-        "description": None,
-        "parameters": {"AVSName": "Jane Doe"},
-    }
+    assert endpoint.requests[0].json == ach_body(
+        "tokenize",
+        TXN,
+        bankaccountnumber="12345678",
+        routingnumber="121000358",
+        description=None,
+        parameters={"AVSName": "Jane Doe"},
+    )
 
 
 def test_basic_authorization_header_is_exact(endpoint: GpcEndpoint) -> None:
