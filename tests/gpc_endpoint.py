@@ -32,13 +32,14 @@ class Reply:
     ``hang``: never answer (until the server stops). ``close``: close the connection without
     answering. ``hang_after_headers``: send the status line and headers (a Content-Length of
     ``len(body) + 100``) and the body, then hang. ``close_mid_body``: the same, then close.
-    ``delay_s``: wait before answering.
+    ``delay_s``: wait before answering. ``gate``: wait until it is set before answering.
     """
 
     status: int = 200
     body: bytes | None = None
     content_type: str | None = "application/json"
     delay_s: float = 0.0
+    gate: threading.Event | None = None
     hang: bool = False
     close: bool = False
     hang_after_headers: bool = False
@@ -243,6 +244,10 @@ class GpcEndpoint:
             return
         with self._lock:
             planned = self.script.popleft() if self.script else Reply()
+        if planned.gate is not None:
+            while not planned.gate.wait(0.05):
+                if self._stopping.is_set():
+                    return
         if planned.delay_s and self._stopping.wait(planned.delay_s):
             return
         if planned.hang:

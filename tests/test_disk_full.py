@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +25,8 @@ from emulator.errors import DatabaseFull
 from emulator.store.db import Database
 from tests import tmpfs
 from tests.api import PaymentsApi
+from tests.flows import CARD_VALUES, Flow
+from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, answer
 from tests.tmpfs import NamespacedServer, fill, query, unavailable, wal_pinned
 
 # --- the database layer ------------------------------------------------------------------------
@@ -237,3 +240,66 @@ def test_a_full_disk_answers_503_keeps_reads_and_sends_nothing_twice(
         assert "Traceback" not in server.log
     # none sent twice (a session may have added callbacks of its own meanwhile: input timeouts)
     assert len(receiver.tokens) == len(set(receiver.tokens)) >= 10
+
+
+@can_mount
+def test_a_merchants_answer_that_comes_while_the_disk_is_full_is_not_lost(
+    tmp_path: Path, make_api: Callable[..., PaymentsApi]
+) -> None:
+    """A Generic Pay Connector answers while the database cannot be written: the answer (its
+    attempt, the session's end, its callback) is held in memory and written once space
+    returns, once."""
+    mountpoint = tmp_path / "small"
+    gate = threading.Event()
+    endpoint = GpcEndpoint([Reply(gate=gate, body=answer(charge_id="ch_while_full"))])
+    with (
+        small_filesystem(mountpoint) as holder,
+        endpoint.running() as gpc,
+        NamespacedServer(
+            holder, "--caller", "manual", database=mountpoint / "e.db", log_file=tmp_path / "log"
+        ) as server,
+    ):
+        inside = Path(f"/proc/{holder}/root") / mountpoint.relative_to("/")
+        account = server.control.create_account()
+        server.control.create_connector(
+            account.account_sid,
+            "gpc",
+            generic={"endpoint_url": gpc.url(), "username": USERNAME, "password": PASSWORD},
+        )
+        flow = Flow(server, account)
+        flow.start(payment_connector="gpc", charge_amount=10)
+        flow.capture_all(CARD_VALUES)
+        flow.finish()
+        wait_until(lambda: len(gpc.requests) == 1)
+        api = make_api(server, account)
+        busy_call, busy_sid = api.start(Timeout=600)
+        with wal_pinned(holder, mountpoint / "e.db"):
+            filler = fill(inside)
+            for n in range(400):  # until the WAL's slack is used up
+                status = api.update(
+                    busy_call, busy_sid, Capture=["expiration-date", "postal-code"][n % 2]
+                ).status_code
+                if status == 503:
+                    break
+            assert status == 503, "the disk never filled up"
+            gate.set()  # the merchant answers now, while nothing can be written
+            time.sleep(1.0)
+            assert server.control.payment(flow.sid)["state"] == "processing"
+        filler.unlink()  # space again (and the WAL may start over)
+        wait_until(lambda: server.control.payment(flow.sid)["state"] == "completed", 20)
+        view = server.control.payment(flow.sid)
+        assert view["result"] == "success"
+        [attempt] = view["connector_requests"]
+        assert attempt["status_code"] == 200
+        finals = [
+            c for c in server.control.callbacks(payment_sid=flow.sid) if c["event"] == "complete"
+        ]
+        assert len(finals) == 1
+        assert finals[0]["params"]["PaymentConfirmationCode"] == "ch_while_full"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -72,7 +72,8 @@ def test_by_default_a_caller_who_says_nothing_is_never_timed_out(
     """Twilio's spec: Timeout is the wait "between each subsequent digit, after the first
     one". Before the first digit nothing runs out (a test that pauses gets no input-timeout);
     once a digit is keyed, the Timeout runs from each digit."""
-    flow = auto_flow(server, account, {"postal-code": "..."})
+    # the caller keys nothing by itself: every digit below is the test's
+    flow = auto_flow(server, account, {"postal-code": "...", "expiration-date": "..."})
     flow.start(timeout=10)
     flow.capture("postal-code")
     server.control.set_clock(advance_seconds=3600)

@@ -54,6 +54,7 @@ from emulator.domain.signing import compute_signature, signed_url
 from emulator.domain.urls import mask_url_password, scrub_password
 from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
 from emulator.services.callback_log import AttemptOutcome, CallbackLog
+from emulator.services.grace import finish_within
 from emulator.store import accounts, calls
 from emulator.store import callbacks as rows
 from emulator.store.db import Database
@@ -150,18 +151,12 @@ class Delivery:
         (they stay pending and are sent again at the next start), and write what the database
         could not take yet."""
         self.begin_shutdown()
-        tasks = {task for task in self._tasks if not task.done()}
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=max(self._deadline - time.monotonic(), 0))
-            if late:
-                logger.warning(
-                    "%d callback deliveries still in flight after the grace period were cut "
-                    "short: they stay pending and are sent again at the next start",
-                    len(late),
-                )
-                for task in late:
-                    task.cancel()
-                await asyncio.gather(*late, return_exceptions=True)
+        await finish_within(
+            self._tasks,
+            self._deadline,
+            "%d callback deliveries still in flight after the grace period were cut short: "
+            "they stay pending and are sent again at the next start",
+        )
         await self._log.stop()
 
     def forget(self, account_sid: str | None = None) -> None:

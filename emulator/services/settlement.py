@@ -26,6 +26,7 @@ from emulator.errors import RequiredInformationIncomplete
 from emulator.ids import IdGenerator
 from emulator.outgoing.client import Outgoing
 from emulator.services import gpc_client
+from emulator.services.grace import finish_within
 from emulator.services.held_writes import HeldWrites
 from emulator.services.metrics import Metrics
 from emulator.services.sessions import Sessions, UnknownResource
@@ -260,19 +261,12 @@ class SettlementService:
         """Wait for the connector requests in flight until the grace period ends, cancel the
         rest (their sessions end as "no answer" at the next start), and write what a full
         disk held, if it can now."""
-        tasks = {task for task in self._connector_tasks if not task.done()}
-        if tasks and self._deadline is not None:
-            _, tasks = await asyncio.wait(tasks, timeout=max(self._deadline - time.monotonic(), 0))
-            if tasks:
-                logger.warning(
-                    "%d connector requests still in flight after the grace period were cut "
-                    "short: their sessions end as if the endpoint never answered, at the next "
-                    "start",
-                    len(tasks),
-                )
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await finish_within(
+            self._connector_tasks,
+            self._deadline if self._deadline is not None else time.monotonic(),
+            "%d connector requests still in flight after the grace period were cut short: "
+            "their sessions end as if the endpoint never answered, at the next start",
+        )
         await self._held.stop()
 
     # --- what a test can ask for, and what it can read --------------------------------------
