@@ -550,9 +550,7 @@ class ControlClient:
         Returns:
             The clock (see :meth:`clock`), ``frozen`` false.
         """
-        state: dict[str, Any] = self._json(
-            self.http.post("/_emulator/clock", json={"hold": False})
-        )
+        state: dict[str, Any] = self._json(self.http.post("/_emulator/clock", json={"hold": False}))
         return state
 
     def changes(self) -> int:
