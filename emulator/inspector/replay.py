@@ -350,7 +350,10 @@ def plan(
             for k, (position, digits) in enumerate(zip(entry.positions, parts, strict=False)):
                 last = k == len(parts) - 1
                 partial = not last or entry.timed_out or not entry.finished
-                step = ReplayStep("key", wait_for=position, digits=digits, partial=partial)
+                why = f"refused, as in the session: {entry.error}" if entry.error else ""
+                step = ReplayStep(
+                    "key", wait_for=position, digits=digits, partial=partial, text=why
+                )
                 steps.append((float(position), 0, step))
             if entry.timed_out:
                 position = entry.positions[-1]

@@ -170,7 +170,8 @@ def _node_outcome(outcome: ForcedOutcome) -> list[str]:
 def _header(replay: Replay, comment: str) -> list[str]:
     lines = [
         f"{comment} Payment session {replay.payment_sid} played again on a fresh call: the same",
-        f"{comment} requests, a {replay.caller} caller, the same outcome; it checks the end state.",
+        f"{comment} requests, {'an auto' if replay.caller == 'auto' else 'a manual'} caller, the"
+        " same outcome; it checks the end state.",
         f"{comment} Against another emulator: PAYMENTS_EMULATOR_URL=http://host:port",
     ]
     lines += [f"{comment} ({note})" for note in replay.notes]
@@ -185,6 +186,8 @@ def _caller_step(step: ReplayStep, python: bool) -> list[str]:
             if step.digits == "*"
             else ("keys part of an entry" if step.partial else "keys an entry")
         )
+        if step.text:
+            what += f" ({step.text})"
         if python:
             partial = ", partial=True" if step.partial else ""
             return [
