@@ -465,6 +465,7 @@ def test_why_a_session_failed_is_shown_without_a_click(
     inspector.control.key_in(active, "1399")
     expect(session_row(page, active).locator(".why")).to_have_text("last entry: invalid-date")
     assert_not_reloaded(page)
+    screenshot(page, "sessions-why", full_page=False)
 
 
 def test_failed_callbacks_are_marked_and_filtered(
