@@ -245,3 +245,21 @@ def test_a_manual_keypad_session_replays_with_published_numbers(
     assert refused == ["invalid-date"]
     assert before["captured"]["payment-card-number"] == "xxxxxxxxxxxx" + KEYED_CARD[-4:]
     assert after["captured"]["payment-card-number"] == "xxxxxxxxxxxx4444"  # type: ignore[index]
+
+
+def test_the_built_in_credentials_printed_are_the_fixture_files() -> None:
+    import json
+
+    from emulator.domain import fixtures
+
+    built_in = json.loads((ROOT / "fixtures" / "default.json").read_text())
+    (account,) = built_in["accounts"]
+    (api_key,) = built_in["api_keys"]
+    assert (account["sid"], account["auth_token"]) == (
+        fixtures.BUILT_IN_ACCOUNT_SID,
+        fixtures.BUILT_IN_AUTH_TOKEN,
+    )
+    assert (api_key["sid"], api_key["secret"]) == (
+        fixtures.BUILT_IN_API_KEY_SID,
+        fixtures.BUILT_IN_API_KEY_SECRET,
+    )
