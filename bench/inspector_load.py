@@ -243,11 +243,15 @@ def main(argv: list[str] | None = None) -> int:
             ("sessions, all", "/_emulator/ui/"),
             ("sessions of an account", f"/_emulator/ui/?account_sid={accounts[0]}"),
             ("sessions, completed", "/_emulator/ui/?state=completed&page=3"),
+            ("sessions, free-text search", f"/_emulator/ui/?q={completed[8:16]}"),
+            ("sessions, search of a Description", "/_emulator/ui/?q=nothing%25like_this"),
+            ("sessions, callbacks failed", "/_emulator/ui/?callbacks=failed&page=2"),
             ("accounts", "/_emulator/ui/accounts"),
             ("an account, its calls", f"/_emulator/ui/accounts/{accounts[0]}"),
             ("a completed session", f"/_emulator/ui/sessions/{completed}"),
             ("request journal", "/_emulator/ui/requests"),
             ("journal, by status, page 4", "/_emulator/ui/requests?status=202&page=4"),
+            ("journal, free-text search", f"/_emulator/ui/requests?q={completed[8:16]}"),
             ("fault rules", "/_emulator/ui/faults"),
         ]
         rows: list[tuple[str, ...]] = []

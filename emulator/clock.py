@@ -1,4 +1,4 @@
-"""The emulator's clock: real time by default, frozen or shifted when a test asks.
+"""The emulator's clock: real time by default, frozen, held or shifted when a test asks.
 
 Every date the emulator writes (responses, callbacks, expiry checks, idempotency expiry)
 comes from here, as milliseconds since the epoch or a UTC datetime.
@@ -47,8 +47,25 @@ class Clock:
         self._changed()
 
     def reset(self) -> None:
+        """Back to real time (a deadline now past fires at once)."""
         self._frozen_ms = None
         self._offset_ms = 0
+        self._changed()
+
+    def hold(self) -> None:
+        """Stop the clock at the current instant (no deadline passes while it is held). A
+        clock already frozen stays where it is."""
+        if self._frozen_ms is None:
+            self._frozen_ms = self.now_ms()
+        self._changed()
+
+    def release(self) -> None:
+        """Let a held (or frozen) clock run again from the instant it stood at: it goes on
+        at real time's pace, behind real time by as long as it was held, so no deadline
+        jumps ahead (unlike :meth:`reset`)."""
+        if self._frozen_ms is not None:
+            self._offset_ms = self._frozen_ms - time.time_ns() // 1_000_000
+            self._frozen_ms = None
         self._changed()
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -41,3 +42,28 @@ def test_freeze_advance_reset() -> None:
     clock.reset()
     assert not clock.frozen
     assert abs(clock.now().year - datetime.now(UTC).year) <= 1
+
+
+def test_hold_stops_the_clock_and_release_goes_on_from_there() -> None:
+    clock = Clock()
+    clock.hold()
+    held = clock.now_ms()
+    assert clock.frozen
+    time.sleep(0.05)
+    assert clock.now_ms() == held  # nothing moves while held
+    clock.release()
+    assert not clock.frozen
+    resumed = clock.now_ms()
+    assert held <= resumed < held + 40  # from the held instant, not real time
+    time.sleep(0.02)
+    assert clock.now_ms() > resumed  # and at real time's pace
+
+
+def test_release_of_a_frozen_clock_goes_on_from_the_frozen_moment() -> None:
+    clock = Clock()
+    clock.freeze_at(datetime(2030, 1, 1, tzinfo=UTC))
+    clock.hold()  # already stopped: stays where it is
+    assert format_iso_ms(clock.now_ms()) == "2030-01-01T00:00:00.000Z"
+    clock.release()
+    assert not clock.frozen
+    assert clock.now().year == 2030

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -226,3 +227,29 @@ def test_settings_and_fixtures_can_script_silence(tmp_path: Path) -> None:
         partial = server.control.callbacks(payment_sid=sid, wait_for=5)[-1]
         assert partial["params"]["PaymentCardNumber"] == "xxxx"
         assert partial["params"]["PartialResult"] == "true"
+
+
+def test_a_held_clock_lets_a_person_type_and_release_resumes_from_there(
+    server: EmulatorServer, account: Account
+) -> None:
+    """``hold`` stops the clock where it is (no Timeout passes, however long a person takes);
+    ``release`` runs it on from that instant: the deadline is still ahead, not fired at once
+    as a ``reset`` to real time would."""
+    control = server.control
+    assert control.release_clock()["frozen"] is False  # from the frozen moment, in 2031
+    assert control.clock()["now"].startswith("2031-05-01T00:00:0")
+    flow = Flow(server, account)
+    flow.start(timeout=1)
+    flow.capture("postal-code", "9", partial=True)
+    assert flow.view()["input_deadline"] is not None
+    held = control.hold_clock()
+    assert held["frozen"] is True
+    time.sleep(1.3)  # longer than the Timeout, in real time
+    assert control.clock()["now"] == held["now"]
+    assert len(control.callbacks(payment_sid=flow.sid)) == flow.made  # nothing timed out
+    assert flow.view()["capturing"] == "postal-code"
+    released = control.release_clock()
+    assert released["frozen"] is False
+    assert released["now"].startswith("2031-05-01T00:00:0")  # not real time
+    done = flow.callbacks(flow.made + 1)[-1]  # the Timeout passes a moment later
+    assert (done["event"], done["params"]["PaymentCardPostalCode"]) == ("key-in", "9")

@@ -23,7 +23,8 @@ import pytest
 
 from emulator.domain.machine import TRANSITIONS, EventKind, State
 from emulator.inspector import diagram
-from emulator.inspector.snippets import SnippetStep, snippets
+from emulator.inspector.replay import Replay, ReplayStep
+from emulator.inspector.snippets import snippets
 from emulator.services.changes import Changes
 from emulator.testing import Account, EmulatorServer
 from tests.api import PaymentsApi
@@ -490,11 +491,10 @@ def test_a_larger_table_is_laid_out_too() -> None:
 
 
 def test_snippets_name_every_parameter_the_sdks_take() -> None:
-    steps = [
-        SnippetStep(
+    steps = (
+        ReplayStep(
             "create",
             params=(
-                ("IdempotencyKey", "old"),
                 ("StatusCallback", "http://127.0.0.1:9/cb"),
                 ("ChargeAmount", "010.50"),
                 ("PostalCode", "false"),
@@ -502,28 +502,40 @@ def test_snippets_name_every_parameter_the_sdks_take() -> None:
                 ("Parameter", '{"AVSName": "Jane \\"J\\""}'),
                 ("Unknown", "x"),
             ),
-            status=201,
         ),
-        SnippetStep("note", text="caller entered payment-card-number"),
-        SnippetStep(
-            "update", params=(("Status", "complete"),), status=400, error="64019 missing items"
-        ),
-    ]
-    code = snippets("http://127.0.0.1:1", "AC1", "SK1", "CA1", "PK1", steps)
+        ReplayStep("update", wait_for=1, params=(("Capture", "payment-card-number"),)),
+        ReplayStep("key", wait_for=2, digits="4242", partial=True),
+        ReplayStep("note", text="refused update (Status=complete): 400 64019 missing items"),
+    )
+    replay = Replay(
+        base_url="http://127.0.0.1:1",
+        account_sid="AC1",
+        account_kind="fixture",
+        username="SK1",
+        payment_sid="PK1",
+        call_sid="CA1",
+        caller="manual",
+        steps=steps,
+        callbacks=3,
+        events=("create", "capture payment-card-number", "key-in payment-card-number"),
+    )
+    code = snippets(replay)
     assert "charge_amount=10.50," in code.python
     assert "postal_code=False," in code.python
     assert "timeout=7," in code.python
     assert "parameter={'AVSName': 'Jane \"J\"'}," in code.python
     assert "not an SDK parameter, not sent: Unknown" in code.python
     assert 'Client("SK1", os.environ["TWILIO_API_KEY_SECRET"], "AC1")' in code.python
-    assert "# caller entered payment-card-number" in code.python
+    assert 'control.key_in(payment.sid, "4242", partial=True)' in code.python
+    assert "wait_for=2, timeout=30)  # 2 callbacks, the last: capture payment-card-number" in (
+        code.python
+    )
     assert "# refused update (Status=complete): 400 64019 missing items" in code.python
-    assert '"old"' not in code.python
-    assert '"old"' not in code.node
     assert "chargeAmount: 10.50," in code.node
     assert "postalCode: false," in code.node
     assert 'parameter: {"AVSName": "Jane \\"J\\""},' in code.node
     assert 'twilio("SK1", process.env.TWILIO_API_KEY_SECRET, { accountSid: "AC1" })' in code.node
+    assert 'await control.keyIn(payment.sid, "4242", { partial: true });' in code.node
     compile(code.python, "snippet.py", "exec")
 
 
@@ -576,7 +588,7 @@ def test_the_python_snippet_sends_the_same_requests(
 ) -> None:
     sid = a_session_to_copy(inspector, account)
     code = snippet_of(ui, sid, "python")
-    env = {**os.environ, "TWILIO_AUTH_TOKEN": account.auth_token}
+    env = dict(os.environ)  # no credentials: the program makes an account of its own
     env.pop("TWILIO_EDGE", None)
     env.pop("TWILIO_REGION", None)
     result = subprocess.run(
@@ -588,10 +600,11 @@ def test_the_python_snippet_sends_the_same_requests(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    again = result.stdout.strip()
+    again, state, outcome = result.stdout.split()
     assert again.startswith("PK")
     assert again != sid
     assert session_requests(ui, again) == session_requests(ui, sid)
+    assert (state, outcome) == ("cancelled", "transaction-cancelled")
     assert inspector.control.payment(again)["state"] == "cancelled"
 
 
@@ -608,12 +621,12 @@ def test_the_node_snippet_sends_the_same_requests(
         cwd=NODE_DIR,
         capture_output=True,
         text=True,
-        env={"PATH": os.path.dirname(node), "TWILIO_AUTH_TOKEN": account.auth_token},
+        env={"PATH": os.path.dirname(node)},
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    again = result.stdout.strip()
+    again = result.stdout.split()[0]
     assert again.startswith("PK")
     assert again != sid
     assert session_requests(ui, again) == session_requests(ui, sid)

@@ -6,6 +6,7 @@ code, and markup shown as text. Screenshots of the main views go to the artefact
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,11 @@ from tests.inspector_support import (
     mark_document,
     run_card_flow,
     screenshot,
+    sdk,
     start_session,
     update,
 )
+from tests.inspector_support import key as ikey
 from tests.receiver import Receiver
 
 if TYPE_CHECKING:
@@ -421,3 +424,227 @@ def test_with_a_control_token_the_page_works_from_its_cookie(browser: BrowserCon
             assert len(guarded.control.faults()) == 1
         finally:
             tab.close()
+
+
+# --- issue 22: why it failed, finding things, the keypad against the clock -------------------
+
+
+def decline(inspector: EmulatorServer, account: Account) -> tuple[str, str]:
+    """A session the connector declines (the caller's script keys the magic decline card)."""
+    return run_card_flow(inspector, account, script={"payment-card-number": "4000000000000002"})
+
+
+def test_why_a_session_failed_is_shown_without_a_click(
+    page: Page, inspector: EmulatorServer, account: Account
+) -> None:
+    from playwright.sync_api import expect
+
+    _, sid = decline(inspector, account)
+    open_page(page, inspector, f"{UI}/sessions/{sid}")
+    header = page.locator("#session-badge")
+    expect(header).to_contain_text("completed")
+    expect(header.locator(".why")).to_be_visible()  # next to the state, nothing opened
+    expect(header.locator(".why")).to_have_text(
+        "payment-connector-error · 64012 · card is declined · card_declined"
+    )
+    expect(page.locator("details.settings")).not_to_have_attribute("open", "")
+    completed = page.locator('li[data-event="complete"]')
+    expect(completed.locator("strong").first).to_have_text("completed")
+    expect(completed.locator(".error")).to_have_text(
+        "payment-connector-error · 64012 · card is declined · card_declined"
+    )
+    assert completed.inner_text().count("payment-connector-error") == 1  # named once
+    screenshot(page, "session-declined", full_page=False)
+
+    open_page(page, inspector, f"{UI}/?account_sid={account.account_sid}")
+    row = session_row(page, sid)
+    expect(row.locator(".why")).to_contain_text("64012 · card is declined")
+    # a refused entry on a session still under way: its ErrorType
+    call_sid, active = start_session(inspector, account, charge_amount=2)
+    update(inspector, account, call_sid, active, capture="expiration-date")
+    inspector.control.key_in(active, "1399")
+    expect(session_row(page, active).locator(".why")).to_have_text("last entry: invalid-date")
+    assert_not_reloaded(page)
+    screenshot(page, "sessions-why", full_page=False)
+
+
+def test_failed_callbacks_are_marked_and_filtered(
+    page: Page, inspector: EmulatorServer, account: Account, receiver: Receiver
+) -> None:
+    from playwright.sync_api import expect
+
+    _, failing = start_session(inspector, account, charge_amount=1)  # a closed port
+    _, delivered = start_session(inspector, account, callback=receiver.url("/ok"), charge_amount=1)
+    inspector.control.callbacks(payment_sid=failing, wait_for=1)
+    inspector.control.callbacks(payment_sid=delivered, wait_for=1)
+    open_page(page, inspector, f"{UI}/?account_sid={account.account_sid}")
+    mark = session_row(page, failing).locator("[data-failed-callbacks]")
+    expect(mark).to_have_text("1 callback failed")
+    expect(session_row(page, delivered).locator("[data-failed-callbacks]")).to_have_count(0)
+    page.locator('a[data-filter="failed-callbacks"]').click()
+    expect(session_row(page, failing)).to_be_visible()
+    expect(session_row(page, delivered)).to_have_count(0)
+    expect(page.locator('a[data-filter="failed-callbacks"]')).to_have_class("chip failed on")
+    screenshot(page, "sessions-failed-callbacks", full_page=False)
+
+
+def test_free_text_search_and_dates(
+    page: Page, inspector: EmulatorServer, account: Account
+) -> None:
+    from playwright.sync_api import expect
+
+    call_sid, sid = start_session(inspector, account, charge_amount=1, description="Order 100%_x")
+    _, other = start_session(inspector, account, charge_amount=1, description="something else")
+    open_page(page, inspector, f"{UI}/")
+    search = page.locator("form.filters input[name=q]")
+    search.fill("order 100%_")  # any case; % and _ taken literally
+    page.get_by_role("button", name="Filter").click()
+    expect(session_row(page, sid)).to_be_visible()
+    expect(session_row(page, other)).to_have_count(0)
+    for part in (sid[10:20], call_sid[5:15].upper(), account.account_sid[-8:]):
+        search = page.locator("form.filters input[name=q]")
+        search.fill(part)
+        page.get_by_role("button", name="Filter").click()
+        expect(session_row(page, sid)).to_be_visible()
+    page.locator("form.filters input[name=q]").fill("100%x")  # not a pattern: nothing
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator(".empty")).to_contain_text("match these filters")
+    # dates with the times, the full timestamp on hover
+    open_page(page, inspector, f"{UI}/?q={sid}")
+    updated = session_row(page, sid).locator("time").last
+    expect(updated).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"))
+    expect(updated).to_have_attribute(
+        "title", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+    )
+    # the journal: the same search
+    open_page(page, inspector, f"{UI}/requests")
+    page.locator("form.filters input[name=q]").fill("100%_X")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("tr[data-request]")).to_have_count(1)  # the create that said it
+    page.locator("form.filters input[name=q]").fill(sid[12:24])
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("tr[data-request]")).to_have_count(1)
+    expect(page.locator("tr[data-request] time").first).to_have_text(
+        re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+    )
+
+
+def test_journal_rows_say_what_they_asked_and_details_stay_in_the_page(
+    page: Page, inspector: EmulatorServer, account: Account
+) -> None:
+    from playwright.sync_api import expect
+
+    call_sid, sid = start_session(
+        inspector, account, charge_amount=1, description="x" * 400, parameter={"k": "v" * 300}
+    )
+    update(inspector, account, call_sid, sid, capture="payment-card-number")
+    update(inspector, account, call_sid, sid, status="cancel")
+    bad = httpx.post(
+        f"{inspector.base_url}/2010-04-01/Accounts/{account.account_sid}/Calls/{call_sid}/Payments.json",
+        auth=(account.account_sid, "wrong"),
+        data={"IdempotencyKey": "k", "StatusCallback": "http://127.0.0.1:9/cb"},
+        timeout=10,
+    )
+    assert bad.status_code == 401
+    open_page(page, inspector, f"{UI}/requests?account_sid={account.account_sid}")
+    rows = page.locator("tr[data-request]")
+    expect(rows).to_have_count(4)
+    expect(page.locator(".asked-for")).to_have_text(
+        ["Status=cancel", "Capture=payment-card-number"]
+    )
+    refused = page.locator('tr[data-status="401"]')
+    expect(refused.locator(".auth-failure")).to_have_text(
+        f"wrong auth token for account {account.account_sid}"
+    )
+    for summary in page.locator("tr.more summary").all():
+        summary.click()
+    expect(page.locator("tr.more details[open]")).to_have_count(4)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.evaluate("window.innerWidth")
+    assert width <= viewport, (width, viewport)
+    topbar = page.evaluate("document.querySelector('.topbar').getBoundingClientRect().width")
+    table = page.evaluate("document.querySelector('table.requests').getBoundingClientRect().right")
+    assert table <= topbar, (table, topbar)
+    screenshot(page, "requests-details", full_page=False)
+
+
+def test_the_keypad_counts_down_and_the_clock_can_be_held(
+    page: Page, inspector: EmulatorServer, account: Account
+) -> None:
+    from playwright.sync_api import expect
+
+    call_sid, sid = start_session(inspector, account, charge_amount=7, timeout=600)
+    open_page(page, inspector, f"{UI}/sessions/{sid}")
+    asked = page.locator(".asked")
+    expect(asked).to_contain_text("keys are refused until the agent sends Capture")
+    update(inspector, account, call_sid, sid, capture="expiration-date")
+    deadline = page.locator(".deadline")
+    expect(deadline).to_contain_text("No Timeout runs until the caller keys a first digit")
+    key_in(page, "12")  # half an expiry date
+    page.get_by_role("button", name="Send as partial").click()
+    countdown = deadline.locator(".countdown")
+    expect(countdown).to_have_text(re.compile(r"^59\d\.\d s$"))
+    first = float(countdown.inner_text().split()[0])
+    for _ in range(50):  # it runs (the page's policy allows no evaluated string to wait with)
+        page.wait_for_timeout(100)
+        if float(countdown.inner_text().split()[0]) < first - 0.5:
+            break
+    else:
+        raise AssertionError(f"the countdown stayed at {countdown.inner_text()}")
+    expect(page.locator(".clock-control")).to_contain_text("The clock is the whole emulator's")
+    try:
+        page.get_by_role("button", name="Hold the clock").click()
+        expect(deadline).to_contain_text("(the clock is held)")
+        assert inspector.control.clock()["frozen"] is True
+        expect(page.get_by_role("button", name="Hold the clock")).to_be_disabled()
+        held = countdown.inner_text()
+        page.wait_for_timeout(600)
+        assert countdown.inner_text() == held  # nothing moves while held
+        screenshot(page, "keypad-held", full_page=False)
+        page.get_by_role("button", name="Release the clock").click()
+        expect(page.get_by_role("button", name="Release the clock")).to_be_disabled()
+        expect(deadline).not_to_contain_text("held")
+    finally:
+        inspector.control.release_clock()
+    assert inspector.control.clock()["frozen"] is False
+    # the Timeout passes (the half entry is refused): the page says so, and what to do
+    inspector.control.set_clock(advance_seconds=601)
+    expect(asked).to_have_text(
+        re.compile(r"^Timed out at \d\d:\d\d:\d\d: the agent must send Capture again\.$")
+    )
+    assert_not_reloaded(page)
+
+
+def test_the_keypad_is_closed_on_an_ended_session_and_labels_agree(
+    page: Page, inspector: EmulatorServer
+) -> None:
+    from playwright.sync_api import expect
+
+    account = inspector.control.create_account()
+    call_sid = inspector.control.create_call(account.account_sid)  # the server's mode
+    payment = (
+        sdk(inspector, account)
+        .calls(call_sid)
+        .payments.create(idempotency_key=ikey(), status_callback="http://127.0.0.1:9/cb")
+    )
+    sid = str(payment.sid)
+    open_page(page, inspector, f"{UI}/sessions/{sid}")
+    keys = page.locator("form.keypad button.key")
+    expect(keys.first).to_be_enabled()
+    expect(page.locator('dd[data-field="caller"]')).to_have_text("manual")
+    expect(page.locator('[data-field="call-caller"]')).to_have_text(
+        "caller: manual (server default)"
+    )
+    update(inspector, account, call_sid, sid, status="cancel")
+    expect(keys.first).to_be_disabled()  # live, without a reload
+    expect(keys.last).to_be_disabled()
+    expect(page.locator("#entry")).to_be_disabled()
+    expect(page.get_by_role("button", name="Hold the clock")).to_be_disabled()
+    expect(page.locator(".asked")).to_have_text("The session is cancelled: the keypad is closed.")
+    assert_not_reloaded(page)
+    open_page(page, inspector, f"{UI}/accounts/{account.account_sid}")
+    call = page.locator(f'article.call[data-call="{call_sid}"]')
+    expect(call.locator("[data-caller]")).to_have_text("caller: manual (server default)")
+    expect(page.locator(".pager").last).to_have_text("1 call")
+    open_page(page, inspector, f"{UI}/accounts")
+    expect(page.locator(".pager")).not_to_contain_text("1 accounts")

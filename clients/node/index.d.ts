@@ -177,6 +177,10 @@ export declare class ControlClient {
     advanceSeconds?: number;
     reset?: boolean;
   }): Promise<{ now: string; frozen: boolean }>;
+  /** Stop the clock at the current instant (no Timeout passes while it is held). */
+  holdClock(): Promise<{ now: string; frozen: boolean }>;
+  /** Let a held clock run again from the instant it stood at (no deadline jumps ahead). */
+  releaseClock(): Promise<{ now: string; frozen: boolean }>;
   changes(): Promise<number>;
   /** Rejects with an Error named `TimeoutError` after `timeoutMs` (default 15000). */
   waitForChange(options?: { since?: number; timeoutMs?: number }): Promise<number>;

@@ -32,6 +32,7 @@ __all__ = [
     "KNOWN_CARD_BRANDS",
     "MAGIC_BANK_ACCOUNTS",
     "MAGIC_CARDS",
+    "TEST_CARDS",
     "UNAVAILABLE_CARD",
     "aba_routing_valid",
     "bank_account_outcome",
@@ -83,6 +84,21 @@ DEFAULT_SECURITY_CODE: Final = "123"
 DEFAULT_POSTAL_CODE: Final = "94105"
 DEFAULT_ROUTING_NUMBER: Final = "121000358"
 DEFAULT_BANK_ACCOUNT: Final = "000123456789"
+
+TEST_CARDS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "visa": DEFAULT_TEST_CARD,
+        "mastercard": "5555555555554444",
+        "amex": "378282246310005",
+        "discover": "6011111111111117",
+        "diners-club": "36227206271667",
+        "jcb": "3566002020360505",
+        "maestro": "6200000000000005",
+    }
+)
+"""A published test card number of each brand (Stripe's test set; its UnionPay number is a
+``maestro`` here, by its leading 6), each accepted by the built-in connectors: what copy as
+code keys for a card, never the digits a caller keyed."""
 
 _CARD_VISIBLE: Final = 4
 _BANK_VISIBLE: Final = 2

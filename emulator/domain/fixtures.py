@@ -28,6 +28,10 @@ from emulator.domain.vocabulary import (
 from emulator.errors import ConfigError
 
 __all__ = [
+    "BUILT_IN_ACCOUNT_SID",
+    "BUILT_IN_API_KEY_SECRET",
+    "BUILT_IN_API_KEY_SID",
+    "BUILT_IN_AUTH_TOKEN",
     "AccountFixture",
     "ApiKeyFixture",
     "CallFixture",
@@ -37,6 +41,12 @@ __all__ = [
     "parse_fixtures",
 ]
 
+# The built-in fixture set's account and API key (fixtures/default.json): public, documented
+# credentials that copy as code may print.
+BUILT_IN_ACCOUNT_SID = "AC" + "a" * 32
+BUILT_IN_AUTH_TOKEN = "a" * 32
+BUILT_IN_API_KEY_SID = "SK" + "a" * 32
+BUILT_IN_API_KEY_SECRET = "a" * 32
 
 AccountSid = Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")]
 ApiKeySid = Annotated[str, StringConstraints(pattern=r"^SK[0-9a-fA-F]{32}$")]

@@ -60,7 +60,9 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["clock"] = _clock
+    environment.filters["stamp"] = _stamp
     environment.filters["iso"] = _iso
+    environment.filters["plural"] = _plural
     environment.filters["count"] = lambda n: f"{n:,}"
     environment.globals["ui"] = UI
     environment.globals["static"] = _static_url
@@ -85,6 +87,16 @@ def _query_with(query: Mapping[str, str], **changes: object) -> str:
 def _clock(ms: int | None) -> str:
     """Time of day, with milliseconds (UTC)."""
     return format_iso_ms(ms)[11:23] if ms else ""
+
+
+def _stamp(ms: int | None) -> str:
+    """Date and time of day, to the second (UTC): ``2030-01-01 12:00:00``."""
+    return format_iso_ms(ms)[:19].replace("T", " ") if ms else ""
+
+
+def _plural(word: str, count: int) -> str:
+    """``word`` for one, ``words`` for any other count (the inspector's nouns are regular)."""
+    return word if count == 1 else word + "s"
 
 
 def _iso(ms: int | None) -> str:

@@ -11,24 +11,25 @@ Lists are paged (``PAGE_SIZE`` rows); the newest come first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emulator.deps import (
+    CallerDep,
+    ClockDep,
     FaultsDep,
     JournalDep,
     ListingsDep,
     SessionsDep,
     SettlementDep,
 )
+from emulator.domain.records import SessionRecord
 from emulator.domain.summaries import Page
-from emulator.inspector import views
+from emulator.inspector import replay, views
 from emulator.inspector.render import UI, RenderDep, asset_tag, assets
-
-if TYPE_CHECKING:
-    pass
+from emulator.services.listings import Listings
 
 __all__ = ["router"]
 
@@ -39,6 +40,7 @@ SESSIONS_PER_CALL = 5
 router = APIRouter(include_in_schema=False)
 
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+Search = Annotated[str | None, Query(max_length=200)]
 
 
 def _page_of(number: int, size: int = PAGE_SIZE) -> tuple[int, int]:
@@ -49,6 +51,14 @@ def _sid(value: str | None) -> str | None:
     """A filter as typed: trimmed, empty meaning none."""
     value = (value or "").strip()
     return value or None
+
+
+def _summaries_of(listings: Listings, records: list[SessionRecord]) -> list[views.SessionSummary]:
+    """Rows of sessions, with why each failed and how many of its callbacks failed."""
+    sids = [r.sid for r in records]
+    entries = listings.last_entries(sids)
+    failed = listings.failed_callbacks(sids)
+    return [views.session_summary(r, entries.get(r.sid), failed.get(r.sid, 0)) for r in records]
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -72,18 +82,41 @@ async def sessions_page(
     account_sid: str | None = None,
     call_sid: str | None = None,
     state: str | None = None,
+    q: Search = None,
+    callbacks: str | None = None,
 ) -> HTMLResponse:
-    """Every session, newest first (of an account, of a call, in a state)."""
-    account, call, wanted = _sid(account_sid), _sid(call_sid), _sid(state)
+    """Every session, newest first (of an account, of a call, in a state, matching a
+    free-text search, with a failed callback)."""
+    account, call, wanted, text = _sid(account_sid), _sid(call_sid), _sid(state), _sid(q)
+    failed = callbacks == "failed"
     offset, limit = _page_of(page)
     found = listings.sessions(
-        offset=offset, limit=limit, account_sid=account, call_sid=call, state=wanted
+        offset=offset,
+        limit=limit,
+        account_sid=account,
+        call_sid=call,
+        state=wanted,
+        text=text,
+        failed_callbacks=failed,
     )
     return render(
         "sessions.html",
-        page=_summaries(found),
-        states_count=listings.session_states(account, call),
-        filters={"account_sid": account, "call_sid": call, "state": wanted},
+        page=_Paged(
+            _summaries_of(listings, found.rows),
+            found.total,
+            found.number,
+            found.pages,
+            found.offset,
+        ),
+        states_count=listings.session_states(account, call, text=text, failed_callbacks=failed),
+        failed_count=listings.session_states(account, call, text=text, failed_callbacks=True),
+        filters={
+            "account_sid": account,
+            "call_sid": call,
+            "state": wanted,
+            "q": text,
+            "callbacks": "failed" if failed else None,
+        },
     )
 
 
@@ -94,16 +127,6 @@ class _Paged:
     number: int
     pages: int
     offset: int
-
-
-def _summaries(found: Page[Any]) -> _Paged:
-    return _Paged(
-        [views.session_summary(r) for r in found.rows],
-        found.total,
-        found.number,
-        found.pages,
-        found.offset,
-    )
 
 
 def _paged(found: Page[Any]) -> _Paged:
@@ -129,6 +152,7 @@ async def account_page(
     account_sid: str,
     listings: ListingsDep,
     journal: JournalDep,
+    caller: CallerDep,
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """An account, its calls (newest first) and under each call its newest sessions."""
@@ -144,9 +168,9 @@ async def account_page(
         context |= {
             "calls": _paged(calls),
             "sessions": {
-                call: [views.session_summary(r) for r in records]
-                for call, records in sessions.items()
+                call: _summaries_of(listings, records) for call, records in sessions.items()
             },
+            "default_caller": caller.default_mode,
             "states_count": listings.session_states(account_sid),
             "requests": len(journal.query(account_sid=account_sid)),
         }
@@ -166,6 +190,8 @@ async def session_page(
     sessions: SessionsDep,
     settlement: SettlementDep,
     journal: JournalDep,
+    clock: ClockDep,
+    caller: CallerDep,
 ) -> HTMLResponse:
     """A session: where it is, the machine and its path, the timeline, copy as code."""
     record = sessions.get(payment_sid)
@@ -185,8 +211,13 @@ async def session_page(
                 requests,
                 settlement.connector_requests(payment_sid),
                 str(request.base_url).rstrip("/"),
+                replay.account_kind(record.account_sid, listings.from_fixtures(record.account_sid)),
+                clock.now().date(),
             ),
             "call": listings.call(record.call_sid),
+            "default_caller": caller.default_mode,
+            "clock_now_ms": clock.now_ms(),
+            "clock_frozen": clock.frozen,
             "other_requests": sum(
                 1 for e in on_call if e.payment_sid is None and not 200 <= e.status < 300
             ),
@@ -208,11 +239,14 @@ async def requests_page(
     payment_sid: str | None = None,
     status: str | None = None,
     code: str | None = None,
+    q: Search = None,
 ) -> HTMLResponse:
-    """The request journal, newest first, filtered."""
+    """The request journal, newest first, filtered (a free-text search included)."""
     wanted_status = _number(status)
     wanted_code = _number(code)
-    entries = journal.query(_sid(account_sid), _sid(call_sid), _sid(payment_sid), wanted_status)
+    entries = journal.query(
+        _sid(account_sid), _sid(call_sid), _sid(payment_sid), wanted_status, _sid(q)
+    )
     entries.reverse()  # newest first
     if wanted_code is not None:
         needle = str(wanted_code)
@@ -240,6 +274,7 @@ async def requests_page(
             "payment_sid": _sid(payment_sid),
             "status": _sid(status),
             "code": _sid(code),
+            "q": _sid(q),
         },
     )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,10 +21,11 @@ from emulator.domain import machine
 from emulator.domain.forms import form_body
 from emulator.domain.gpc import ConnectorAttempt
 from emulator.domain.payloads import settlement_fields
+from emulator.domain.reasons import Reason, reason_of
 from emulator.domain.records import CallbackRecord, SessionRecord
 from emulator.domain.summaries import Attempt
-from emulator.inspector import diagram
-from emulator.inspector.snippets import CREATE, UPDATE, Snippets, SnippetStep, snippets
+from emulator.inspector import diagram, replay
+from emulator.inspector.snippets import CREATE, UPDATE, Snippets, snippets
 from emulator.services.journal import JournalEntry
 from emulator.services.journal import masked as scrub
 
@@ -67,6 +68,7 @@ class RequestView:
     more_info: str | None
     response: str  # pretty-printed when JSON
     created_sid: str | None  # the session a create made
+    asked: str = ""  # what an update asked: "Capture=payment-card-number", "Status=complete"
 
     @property
     def ok(self) -> bool:
@@ -104,6 +106,11 @@ def request_view(entry: JournalEntry) -> RequestView:
     else:
         operation = unquote(path.rstrip("/").rsplit("/", 1)[-1]) or path
     duration = round(entry.duration_ms) if entry.duration_ms > 0 else 0
+    asked = ""
+    if operation == UPDATE:
+        asked = " ".join(
+            f"{name}={entry.params[name]}" for name in ("Capture", "Status") if name in entry.params
+        )
     return RequestView(
         entry=entry,
         started_ms=parse_iso_ms(entry.time) - duration,
@@ -115,6 +122,7 @@ def request_view(entry: JournalEntry) -> RequestView:
         more_info=more_info,
         response=scrub(json.dumps(answer, indent=2) if answer is not None else entry.response),
         created_sid=created_sid,
+        asked=scrub(asked),
     )
 
 
@@ -148,13 +156,21 @@ class SessionSummary:
     caller: str
     method: str
     amount: str  # "10.50 USD", or the token type when tokenizing
+    reason: Reason | None = None  # why it failed, or why the caller's last entry was refused
+    failed_callbacks: int = 0  # callbacks whose delivery failed
 
     @property
     def sid(self) -> str:
         return self.record.sid
 
 
-def session_summary(record: SessionRecord) -> SessionSummary:
+def session_summary(
+    record: SessionRecord,
+    last_entry: Mapping[str, str] | None = None,
+    failed_callbacks: int = 0,
+) -> SessionSummary:
+    """A session as a row: ``last_entry`` is the callback of its caller's last entry, for
+    the reason it was refused."""
     session, request = record.session, record.request
     if request.charge_amount is not None:
         amount = f"{request.charge_amount} {request.currency}"
@@ -171,6 +187,8 @@ def session_summary(record: SessionRecord) -> SessionSummary:
         caller=record.caller,
         method=request.payment_method,
         amount=amount,
+        reason=reason_of(session, last_entry),
+        failed_callbacks=failed_callbacks,
     )
 
 
@@ -215,13 +233,21 @@ def _event_title(callback: CallbackRecord, fields: Mapping[str, str]) -> tuple[s
     """(actor, title, outcome) of a callback's event."""
     event, item = callback.event, fields.get("Capture", "")
     error = fields.get("ErrorType", "")
+    payment_error = fields.get("PaymentError", "")
+    if error and payment_error and payment_error != error:
+        error = f"{error} · {payment_error}"
     result = fields.get("Result", "")
     failed = result if result and result != machine.Result.SUCCESS.value else ""
+    if failed:  # the code and texts that say why, once
+        code = fields.get("PayErrorCode", "")
+        parts = [failed, code, payment_error, fields.get("ConnectorError", "")]
+        failed = " · ".join(dict.fromkeys(part for part in parts if part))
     if event == machine.EventKind.KEY_IN.value:
         if fields.get("PartialResult") == "true":
             return "caller", f"caller keyed part of {item}", ""
         if error:
-            return "caller", f"caller keyed {item}: refused", error
+            timed_out = " when the Timeout passed" if "PaymentError" in fields else ""
+            return "caller", f"caller keyed {item}: refused{timed_out}", error
         return "caller", f"caller entered {item}", ""
     if event == machine.EventKind.STAR.value:
         return "caller", f"caller pressed * (while asked for {item})", failed
@@ -234,7 +260,7 @@ def _event_title(callback: CallbackRecord, fields: Mapping[str, str]) -> tuple[s
     if event == machine.EventKind.CAPTURE.value:
         return "agent", f"agent asked for {item}", ""
     if event == machine.EventKind.COMPLETE.value:
-        return "agent", f"completed: {result}", failed
+        return "agent", "completed" if failed else f"completed: {result}", failed
     if event == machine.EventKind.CANCEL.value:
         return "agent", f"cancelled: {result}", ""
     if event == machine.EventKind.PROCESS.value:
@@ -252,6 +278,7 @@ class SessionDetail:
     requests: tuple[RequestView, ...]
     callbacks: tuple[CallbackRecord, ...]
     fields: tuple[tuple[str, str], ...] = field(default=())  # the create's settings
+    timed_out_at_ms: int | None = None  # when the caller's Timeout ended the last prompt
 
     @property
     def current(self) -> str:
@@ -310,6 +337,29 @@ def _settings_of(record: SessionRecord) -> tuple[tuple[str, str], ...]:
     return tuple((name, scrub(value)) for name, value in rows if value)
 
 
+def _last_entry(callbacks: Sequence[CallbackRecord]) -> dict[str, str] | None:
+    entries = (machine.EventKind.KEY_IN.value, machine.EventKind.INPUT_TIMEOUT.value)
+    last = next((c for c in reversed(callbacks) if c.event in entries), None)
+    return dict(last.params) if last is not None else None
+
+
+def _timed_out_at(record: SessionRecord, callbacks: Sequence[CallbackRecord]) -> int | None:
+    """When the caller's Timeout ended the prompt, if that is the session's last news: it
+    is active, nothing is being captured, and its last callback says a Timeout passed."""
+    session = record.session
+    if session.state is not machine.State.ACTIVE or session.capturing is not None:
+        return None
+    if not callbacks:
+        return None
+    last = callbacks[-1]
+    fields = dict(last.params)
+    if last.event == machine.EventKind.INPUT_TIMEOUT.value or (
+        last.event == machine.EventKind.KEY_IN.value and "PaymentError" in fields
+    ):
+        return last.created_at_ms
+    return None
+
+
 def session_detail(
     record: SessionRecord,
     callbacks: Sequence[CallbackRecord],
@@ -317,11 +367,13 @@ def session_detail(
     requests: Sequence[RequestView],
     connector_requests: Sequence[ConnectorAttempt],
     base_url: str,
+    account_kind: replay.AccountKind = "created",
+    today: date | None = None,
 ) -> SessionDetail:
     items: list[tuple[int, int, int, TimelineItem]] = []
     for n, view in enumerate(requests):
         items.append((view.started_ms, 0, n, RequestItem(view.started_ms, view)))
-    notes: list[tuple[int, int, int, SnippetStep]] = []
+    failed = 0
     for n, callback in enumerate(callbacks):
         fields = dict(callback.params)
         actor, title, outcome = _event_title(callback, fields)
@@ -336,9 +388,7 @@ def session_detail(
             attempts=tuple(attempts.get(callback.id, ())),
         )
         items.append((callback.created_at_ms, 1, n, event))
-        if actor != "agent":
-            note = title + (f" ({outcome})" if outcome else "")
-            notes.append((callback.created_at_ms, 1, n, SnippetStep("note", text=note)))
+        failed += callback.state == "failed"
     for n, attempt in enumerate(connector_requests):
         item = ConnectorItem(
             at_ms=attempt.started_at_ms,
@@ -350,32 +400,30 @@ def session_detail(
         items.append((attempt.started_at_ms, 2, n, item))
     items.sort(key=lambda item: item[:3])
 
-    steps: list[tuple[int, int, int, SnippetStep]] = list(notes)
-    for n, view in enumerate(requests):
-        steps.append(
-            (
-                view.started_ms,
-                0,
-                n,
-                SnippetStep(
-                    view.operation,
-                    params=tuple(view.entry.params.items()),
-                    status=view.entry.status,
-                    error=" ".join(
-                        str(x) for x in (view.error_code, view.error_message) if x is not None
-                    ),
-                ),
-            )
-        )
-    steps.sort(key=lambda step: step[:3])
     first = requests[0].entry if requests else None
+    journaled = [
+        replay.Request(
+            kind=CREATE if view.operation == CREATE else UPDATE,
+            params=tuple((k, v) for k, v in view.entry.params.items() if k != "IdempotencyKey"),
+            accepted=view.ok,
+            at_ms=view.started_ms,
+            refusal=" ".join(
+                str(x) for x in (view.entry.status, view.error_code, view.error_message) if x
+            ),
+        )
+        for view in requests
+        if view.operation in (CREATE, UPDATE)
+    ]
     code = snippets(
-        base_url=base_url,
-        account_sid=record.account_sid,
-        username=first.authenticated_as if first else None,
-        call_sid=record.call_sid,
-        payment_sid=record.sid,
-        steps=[step for *_, step in steps],
+        replay.plan(
+            record,
+            callbacks,
+            journaled,
+            base_url=base_url,
+            kind=account_kind,
+            username=first.authenticated_as if first else None,
+            today=today or date.today(),
+        )
     )
     events = [
         (
@@ -387,7 +435,7 @@ def session_detail(
     ]
     _add_processing(events, record, requests, connector_requests)
     return SessionDetail(
-        summary=session_summary(record),
+        summary=session_summary(record, _last_entry(callbacks), failed),
         timeline=tuple(item for *_, item in items),
         picture=diagram.layout(),
         path=diagram.walk(events),
@@ -395,4 +443,5 @@ def session_detail(
         requests=tuple(requests),
         callbacks=tuple(callbacks),
         fields=_settings_of(record),
+        timed_out_at_ms=_timed_out_at(record, callbacks),
     )

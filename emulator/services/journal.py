@@ -14,10 +14,11 @@ from typing import Any
 from emulator.domain.masking import mask_card_numbers
 from emulator.domain.urls import mask_url_password
 
-__all__ = ["Journal", "JournalEntry", "bounded", "journal_params", "masked"]
+__all__ = ["MAX_SEARCH", "Journal", "JournalEntry", "bounded", "journal_params", "masked"]
 
 MAX_VALUE = 512  # characters of a form value, a path or a response the journal keeps
 MAX_PARAMS = 64  # form fields the journal keeps of one request
+MAX_SEARCH = 64  # characters of a free-text search looked for
 
 
 def bounded(text: str, limit: int = MAX_VALUE) -> str:
@@ -99,8 +100,14 @@ class Journal:
         call_sid: str | None = None,
         payment_sid: str | None = None,
         status: int | None = None,
+        text: str | None = None,
     ) -> list[JournalEntry]:
+        """The entries, oldest first, of an account, a call, a session, with a status, that
+        contain ``text`` (any case) in a SID (the request's, its account's, call's, session's,
+        or the session it created), its path or a form value such as ``Description``
+        (at most :data:`MAX_SEARCH` characters are looked for)."""
         entries: Iterable[JournalEntry] = self._entries
+        needle = (text or "").strip()[:MAX_SEARCH].casefold()
         return [
             e
             for e in entries
@@ -108,4 +115,22 @@ class Journal:
             and (call_sid is None or e.call_sid == call_sid)
             and (payment_sid is None or e.payment_sid == payment_sid)
             and (status is None or e.status == status)
+            and (not needle or needle in _searched(e))
         ]
+
+
+def _searched(entry: JournalEntry) -> str:
+    """What a free-text search of the journal looks in, in one lower-case text."""
+    created = ""
+    if entry.payment_sid is None and 200 <= entry.status < 300:
+        created = entry.response  # a create's answer names the session it made
+    parts = (
+        entry.request_id,
+        entry.account_sid or "",
+        entry.call_sid or "",
+        entry.payment_sid or "",
+        entry.path,
+        *entry.params.values(),
+        created,
+    )
+    return "\n".join(parts).casefold()

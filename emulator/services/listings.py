@@ -22,10 +22,18 @@ class Listings:
         return listings.totals(self._db.conn)
 
     def session_states(
-        self, account_sid: str | None = None, call_sid: str | None = None
+        self,
+        account_sid: str | None = None,
+        call_sid: str | None = None,
+        *,
+        text: str | None = None,
+        failed_callbacks: bool = False,
     ) -> dict[str, int]:
-        """How many sessions are in each state (of an account, or a call)."""
-        return listings.session_states(self._db.conn, account_sid, call_sid)
+        """How many sessions are in each state (of an account, or a call; matching ``text``;
+        with a failed callback)."""
+        return listings.session_states(
+            self._db.conn, account_sid, call_sid, text=text, failed_callbacks=failed_callbacks
+        )
 
     def accounts(self, offset: int, limit: int) -> Page[AccountSummary]:
         return listings.accounts(self._db.conn, offset, limit)
@@ -47,8 +55,13 @@ class Listings:
         account_sid: str | None = None,
         call_sid: str | None = None,
         state: str | None = None,
+        text: str | None = None,
+        failed_callbacks: bool = False,
     ) -> Page[SessionRecord]:
-        """Sessions, newest first, optionally of one account, one call, in one state."""
+        """Sessions, newest first, optionally of one account, one call, in one state, whose
+        SID, call, account or Description contains ``text`` (any part, any case; at most
+        :data:`~emulator.store.listings.MAX_SEARCH` characters are looked for), that have a
+        callback whose delivery failed."""
         return listings.sessions(
             self._db.conn,
             offset=offset,
@@ -56,7 +69,21 @@ class Listings:
             account_sid=account_sid,
             call_sid=call_sid,
             state=state,
+            text=text,
+            failed_callbacks=failed_callbacks,
         )
+
+    def failed_callbacks(self, sids: Sequence[str]) -> dict[str, int]:
+        """How many callbacks of each of these sessions failed to be delivered."""
+        return listings.failed_callbacks(self._db.conn, sids)
+
+    def last_entries(self, sids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The callback fields of each session's last caller entry (key-in, input-timeout)."""
+        return listings.last_entries(self._db.conn, sids)
+
+    def from_fixtures(self, sid: str) -> bool:
+        """Whether a fixture file declared this account (its credentials are the file's)."""
+        return listings.from_fixtures(self._db.conn, sid)
 
     def sessions_of_calls(
         self, call_sids: Sequence[str], per_call: int

@@ -18,16 +18,26 @@ from emulator.domain.urls import MASK, mask_url_password
 from emulator.store import sessions as session_rows
 
 __all__ = [
+    "MAX_SEARCH",
     "account",
     "accounts",
     "attempts",
     "call",
     "calls",
+    "failed_callbacks",
+    "from_fixtures",
+    "last_entries",
     "session_states",
     "sessions",
     "sessions_of_calls",
     "totals",
 ]
+
+MAX_SEARCH = 64
+"""The longest free-text search kept (characters): longer ones are cut."""
+
+# What a free-text search looks in: any part of a session's SID, call, account, Description.
+_SEARCHED = ("sid", "call_sid", "account_sid", "description")
 
 _ACCOUNT_COLUMNS = (
     "a.sid, a.friendly_name, a.parent_sid, a.created_at_ms,"
@@ -67,10 +77,16 @@ def totals(conn: sqlite3.Connection) -> Totals:
 
 
 def session_states(
-    conn: sqlite3.Connection, account_sid: str | None = None, call_sid: str | None = None
+    conn: sqlite3.Connection,
+    account_sid: str | None = None,
+    call_sid: str | None = None,
+    *,
+    text: str | None = None,
+    failed_callbacks: bool = False,
 ) -> dict[str, int]:
-    """How many sessions are in each state (of an account, or a call)."""
-    where, args = _where(account_sid=account_sid, call_sid=call_sid)
+    """How many sessions are in each state (of an account, or a call; matching ``text``;
+    with a failed callback)."""
+    where, args = _session_where(account_sid, call_sid, None, text, failed_callbacks)
     rows = conn.execute(
         f"SELECT state, count(*) FROM payment_sessions{where} GROUP BY state", args
     ).fetchall()
@@ -127,15 +143,54 @@ def sessions(
     account_sid: str | None = None,
     call_sid: str | None = None,
     state: str | None = None,
+    text: str | None = None,
+    failed_callbacks: bool = False,
 ) -> Page[SessionRecord]:
-    """Sessions, newest first, optionally of one account, one call, in one state."""
-    where, args = _where(account_sid=account_sid, call_sid=call_sid, state=state)
+    """Sessions, newest first, optionally of one account, one call, in one state, whose SID,
+    call, account or Description contains ``text`` (any case), that have a callback whose
+    delivery failed."""
+    where, args = _session_where(account_sid, call_sid, state, text, failed_callbacks)
     total = conn.execute(f"SELECT count(*) FROM payment_sessions{where}", args).fetchone()[0]
     sids = conn.execute(
         f"SELECT sid FROM payment_sessions{where} ORDER BY rowid DESC LIMIT ? OFFSET ?",
         (*args, limit, offset),
     ).fetchall()
     return Page(_load(conn, (sid for (sid,) in sids)), total, offset, limit)
+
+
+def failed_callbacks(conn: sqlite3.Connection, sids: Sequence[str]) -> dict[str, int]:
+    """How many callbacks of each of these sessions failed to be delivered (sessions with
+    none are left out)."""
+    if not sids:
+        return {}
+    marks = ", ".join("?" * len(sids))
+    rows = conn.execute(
+        "SELECT payment_sid, count(*) FROM callbacks"
+        f" WHERE payment_sid IN ({marks}) AND state = 'failed' GROUP BY payment_sid",
+        tuple(sids),
+    ).fetchall()
+    return dict(rows)
+
+
+def last_entries(conn: sqlite3.Connection, sids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The fields of the callback of each session's last caller entry (a ``key-in`` or an
+    ``input-timeout``); sessions with none are left out."""
+    if not sids:
+        return {}
+    marks = ", ".join("?" * len(sids))
+    rows = conn.execute(
+        "SELECT payment_sid, params FROM callbacks WHERE id IN (SELECT max(id) FROM callbacks"
+        f" WHERE payment_sid IN ({marks}) AND event IN ('key-in', 'input-timeout')"
+        " GROUP BY payment_sid)",
+        tuple(sids),
+    ).fetchall()
+    return {sid: dict(json.loads(params)) for sid, params in rows}
+
+
+def from_fixtures(conn: sqlite3.Connection, sid: str) -> bool:
+    """Whether a fixture file declared this account (or API key, or call)."""
+    row = conn.execute("SELECT 1 FROM fixture_rows WHERE key = ?", (sid,)).fetchone()
+    return row is not None
 
 
 def sessions_of_calls(
@@ -204,6 +259,34 @@ def _masked(headers: dict[str, str]) -> dict[str, str]:
         else value
         for name, value in headers.items()
     }
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern (with ``ESCAPE '\\'``) that finds ``text`` anywhere, its wildcards
+    taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _session_where(
+    account_sid: str | None,
+    call_sid: str | None,
+    state: str | None,
+    text: str | None,
+    failed_callbacks: bool,
+) -> tuple[str, tuple[str, ...]]:
+    where, args = _where(account_sid=account_sid, call_sid=call_sid, state=state)
+    clauses = [where.removeprefix(" WHERE ")] if where else []
+    text = (text or "").strip()[:MAX_SEARCH]
+    if text:
+        pattern = _like(text)
+        clauses.append(
+            "(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in _SEARCHED) + ")"
+        )
+        args += (pattern,) * len(_SEARCHED)
+    if failed_callbacks:  # the index on (state, id) finds the failed ones
+        clauses.append("sid IN (SELECT payment_sid FROM callbacks WHERE state = 'failed')")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def _where(**filters: str | None) -> tuple[str, tuple[str, ...]]:

@@ -533,6 +533,26 @@ class ControlClient:
         state: dict[str, Any] = self._json(self.http.post("/_emulator/clock", json=body))
         return state
 
+    def hold_clock(self) -> dict[str, Any]:
+        """Stop the emulator's clock at the current instant: no session's ``Timeout`` passes
+        while it is held (the clock is the whole emulator's, every session follows it).
+
+        Returns:
+            The clock (see :meth:`clock`), ``frozen`` true.
+        """
+        state: dict[str, Any] = self._json(self.http.post("/_emulator/clock", json={"hold": True}))
+        return state
+
+    def release_clock(self) -> dict[str, Any]:
+        """Let a held (or frozen) clock run again from the instant it stood at: deadlines
+        resume where they were, none jumps ahead (unlike ``set_clock(reset=True)``).
+
+        Returns:
+            The clock (see :meth:`clock`), ``frozen`` false.
+        """
+        state: dict[str, Any] = self._json(self.http.post("/_emulator/clock", json={"hold": False}))
+        return state
+
     def changes(self) -> int:
         """The change feed's version: it grows whenever the emulator's state moves on."""
         version: int = self._json(self.http.get("/_emulator/changes"))["version"]

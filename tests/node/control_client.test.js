@@ -158,6 +158,12 @@ test("the other endpoints", async () => {
   assert.equal((await control.redeliver(first.id)).id, first.id);
   // the clock and the change feed
   assert.equal(typeof (await control.clock()).frozen, "boolean");
+  const held = await control.holdClock();
+  assert.equal(held.frozen, true);
+  assert.equal((await control.clock()).now, held.now);
+  const released = await control.releaseClock();
+  assert.equal(released.frozen, false);
+  assert.ok(released.now >= held.now);
   const version = await control.changes();
   setTimeout(() => control.createCall(account.accountSid), 200);
   assert.ok((await control.waitForChange({ since: version, timeoutMs: 10000 })) > version);

@@ -119,9 +119,45 @@
       }
     }
     if (doc.title) document.title = doc.title;
+    settle();
     const fresh = Number(doc.body && doc.body.dataset.version);
     if (!Number.isNaN(fresh)) body.dataset.version = String(fresh);
     body.dataset.refreshed = String(Number(body.dataset.refreshed || 0) + 1);
+  }
+
+  // --- the keypad: open or closed, the countdown to the caller's Timeout -----------------------
+
+  let ticking = null;
+
+  /** After the page's live parts changed: the keypad follows the session, the countdown its
+   * deadline. */
+  function settle() {
+    const flag = document.querySelector("#caller-state [data-keypad]");
+    const keys = document.querySelector("form.keypad fieldset");
+    if (flag && keys) keys.disabled = flag.dataset.keypad !== "open";
+    countdown();
+  }
+
+  function countdown() {
+    clearInterval(ticking);
+    ticking = null;
+    const line = document.querySelector("[data-deadline-ms]");
+    const shown = line && line.querySelector(".countdown");
+    if (!shown || !line.dataset.deadlineMs) return;
+    const deadline = Number(line.dataset.deadlineMs);
+    const now = Number(line.dataset.nowMs); // the emulator's clock when the page was made
+    const frozen = line.dataset.frozen === "true";
+    const since = Date.now();
+    const tick = () => {
+      const left = deadline - now - (frozen ? 0 : Date.now() - since);
+      shown.textContent = left > 0 ? `${(left / 1000).toFixed(1)} s` : "0 s: the Timeout passes";
+      if (left <= 0 || frozen) {
+        clearInterval(ticking);
+        ticking = null;
+      }
+    };
+    tick();
+    if (!frozen) ticking = setInterval(tick, 100);
   }
 
   // --- the change feed ----------------------------------------------------------------------
@@ -227,6 +263,14 @@
       await control("POST", `/payments/${sid(el.dataset.payment)}/input`, { digits: "*" });
       return "the caller pressed *";
     },
+    async "clock-hold"() {
+      const clock = await control("POST", "/clock", { hold: true });
+      return `the emulator's clock is held at ${clock.now}`;
+    },
+    async "clock-release"() {
+      const clock = await control("POST", "/clock", { hold: false });
+      return `the emulator's clock runs on from ${clock.now}`;
+    },
     async redeliver(el) {
       await control("POST", `/callbacks/${sid(el.dataset.callback)}/redeliver`);
       return `callback ${el.dataset.callback} queued again`;
@@ -331,6 +375,8 @@
     event.preventDefault();
     run(() => handler(form, event.submitter));
   });
+
+  settle();
 
   // The event stream starts once the page has loaded: it never competes with the page's own
   // files, and the page's load event never waits for it.
