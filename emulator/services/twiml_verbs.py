@@ -55,9 +55,9 @@ async def play(run: Runtime, live: Live, verb: Play, loaded: Loaded, within: str
 
 
 async def pause(run: Runtime, live: Live, verb: Pause, _: Loaded) -> Outcome:
-    await _step(run, live, "Pause", [("length", verb.length)])
-    live.waiting = "pause"
+    live.waiting = "pause"  # before the step: whoever sees the step sees the wait
     try:
+        await _step(run, live, "Pause", [("length", verb.length)])
         await run.wait(live, run.now_ms() + verb.length * 1000, keys=False)
     finally:
         live.waiting = None
@@ -73,30 +73,31 @@ async def gather(run: Runtime, live: Live, verb: Gather, loaded: Loaded) -> Outc
     speech, the call flow in the original TwiML document continues")."""
     live.gathers += 1
     number = live.gathers
-    await _step(
-        run,
-        live,
-        "Gather",
-        [
-            ("action", verb.action),
-            ("method", verb.method),
-            ("timeout", verb.timeout),
-            ("finishOnKey", verb.finish_on_key),
-            ("numDigits", verb.num_digits),
-            ("input", " ".join(verb.input)),
-            ("actionOnEmptyResult", str(verb.action_on_empty_result).lower()),
-            ("number", number),
-        ],
-    )
-    if "speech" in verb.input:
-        note = "speech input is not emulated: only keys (DTMF) are gathered"
-        await run.write(
-            lambda conn: run.events.step(conn, live.sid, "note", "speech", detail=[("note", note)])
-        )
     while not live.keypad.empty():  # keys pressed before the <Gather> are not its own
         live.keypad.get_nowait()
+    # taking keys before the step is written: whoever sees the step may key at once
     live.gathering, live.waiting = True, "gather"
     try:
+        await _step(
+            run,
+            live,
+            "Gather",
+            [
+                ("action", verb.action),
+                ("method", verb.method),
+                ("timeout", verb.timeout),
+                ("finishOnKey", verb.finish_on_key),
+                ("numDigits", verb.num_digits),
+                ("input", " ".join(verb.input)),
+                ("actionOnEmptyResult", str(verb.action_on_empty_result).lower()),
+                ("number", number),
+            ],
+        )
+        if "speech" in verb.input:
+            note = [("note", "speech input is not emulated: only keys (DTMF) are gathered")]
+            await run.write(
+                lambda conn: run.events.step(conn, live.sid, "note", "speech", detail=note)
+            )
         first = await _prompts(run, live, verb, loaded)
         if first is None:
             run.auto_keys(live, number)

@@ -40,7 +40,13 @@ from emulator.errors import (
 from emulator.ids import IdGenerator
 from emulator.services.auth import WWW_AUTHENTICATE, Authenticator, Principal
 from emulator.services.faults import FaultRule, Faults
-from emulator.services.journal import Journal, JournalEntry, bounded, journal_params
+from emulator.services.journal import (
+    MAX_RESPONSE,
+    Journal,
+    JournalEntry,
+    bounded,
+    journal_params,
+)
 from emulator.services.metrics import Metrics
 from emulator.twilio_api.render import Headers, response_headers
 
@@ -316,7 +322,7 @@ class TwilioApi:
                 call_sid=params.get("call_sid"),
                 payment_sid=params.get("payment_sid"),
                 status=status,
-                response=bounded(body.decode("utf-8", "replace")),
+                response=bounded(body.decode("utf-8", "replace"), MAX_RESPONSE),
                 duration_ms=round((time.perf_counter() - exchange.started) * 1000, 3),
                 auth_failure=exchange.auth_failure,
             )

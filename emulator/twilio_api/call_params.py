@@ -108,7 +108,8 @@ def _is_url(value: str) -> bool:
 def _url(form: Pairs, name: str, error: type[TwilioError]) -> str | None:
     value = _text(form, name, MAX_URL, error)
     if value is not None and not _is_url(value):
-        raise error(f"{name} is not a valid URL: {_shown(value)}")
+        prefix = f"{error.message}: " if error is CallStatusCallbackInvalid else ""
+        raise error(f"{prefix}{name} is not a valid URL: {_shown(value)}")
     return value
 
 
