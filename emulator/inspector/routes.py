@@ -25,6 +25,7 @@ from emulator.deps import (
 )
 from emulator.domain.summaries import Page
 from emulator.inspector import views
+from emulator.inspector.calls import router as call_pages
 from emulator.inspector.render import UI, RenderDep, asset_tag, assets
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ CALLS_PER_PAGE = 20
 SESSIONS_PER_CALL = 5
 
 router = APIRouter(include_in_schema=False)
+router.include_router(call_pages)  # /calls/{CallSid}: emulator.inspector.calls
 
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 
