@@ -37,6 +37,7 @@ from emulator.domain.calls import (
     UpdateCall,
     requested_end,
 )
+from emulator.domain.masking import mask_card_numbers
 from emulator.domain.records import CallbackRecord
 from emulator.domain.scripts import CallerScripts
 from emulator.domain.twiml import Notice
@@ -116,7 +117,7 @@ class CallService:
             runs_twiml=True,
             voice_url=request.url,
             voice_method=request.method,
-            twiml=request.twiml if request.url is None else None,
+            twiml=_kept(request.twiml) if request.url is None else None,
             fallback_url=request.fallback_url,
             fallback_method=request.fallback_method,
             status_callback=request.status_callback,
@@ -164,7 +165,7 @@ class CallService:
                 runs_twiml=True,
                 voice_url=request.url,
                 voice_method=request.method,
-                twiml=request.twiml if request.url is None else None,
+                twiml=_kept(request.twiml) if request.url is None else None,
                 fallback_url=request.fallback_url or current.fallback_url,
                 fallback_method=request.fallback_method or current.fallback_method,
                 status_callback=request.status_callback or current.status_callback,
@@ -184,7 +185,7 @@ class CallService:
             instruction: Instruction = (
                 Fetch(request.url, request.method, fallback=True)
                 if request.url is not None
-                else Inline(request.twiml or "")
+                else Inline(_kept(request.twiml) or "")
             )
             await self.runner.redirect(sid, account_sid, instruction)
         elif not changed.runs_twiml:
@@ -285,3 +286,9 @@ class CallService:
 
     def waiting(self, sid: str) -> str | None:
         return self.runner.waiting(sid)
+
+
+def _kept(twiml: str | None) -> str | None:
+    """A ``Twiml`` parameter as the emulator keeps and runs it: card numbers masked (the
+    emulator says nothing aloud; what it records must hold no card data)."""
+    return mask_card_numbers(twiml) if twiml is not None else None

@@ -17,7 +17,6 @@ from emulator.domain.records import CallRow
 __all__ = [
     "COMPLETED",
     "IN_PROGRESS",
-    "end",
     "get",
     "insert",
     "insert_many",
@@ -119,14 +118,6 @@ def insert_many(conn: sqlite3.Connection, records: Sequence[CallRecord]) -> None
 def save(conn: sqlite3.Connection, record: CallRecord) -> None:
     values = _values(record)
     conn.execute(_UPDATE, (*values[2:], record.sid))
-
-
-def end(conn: sqlite3.Connection, sid: str, now_ms: int) -> None:
-    """A call that runs no TwiML is hung up."""
-    conn.execute(
-        "UPDATE calls SET status = ?, end_time_ms = ?, updated_at_ms = ? WHERE sid = ?",
-        (COMPLETED, now_ms, now_ms, sid),
-    )
 
 
 def set_caller(conn: sqlite3.Connection, sid: str, caller: str) -> None:
