@@ -457,3 +457,15 @@ def test_an_inbound_call_hung_up_by_the_caller(
     view = server.control.call(sid)
     assert view["status"] == "completed"
     assert view["waiting"] is None
+
+
+def test_a_call_is_never_sent_to_the_emulator_itself(
+    server: EmulatorServer, account: Account, client: Client
+) -> None:
+    sid = server.control.create_call(account.account_sid)  # must survive
+    call = client.calls.create(to=TO, from_=FROM, url=server.base_url + "/_emulator/reset")
+    view = server.control.wait_for_call(call.sid, status="completed")
+    (notice,) = steps(view, "notice")
+    assert notice["code"] == 11200
+    assert "own address" in str(notice["message"])
+    assert server.control.call(sid)["status"] == "in-progress"

@@ -320,9 +320,8 @@ class CallRunner:
                 )
             )
             return await self._parsed(live, instruction.twiml.encode(), None, None, instruction)
-        call, token = await self.write(
-            lambda conn: (self.call(conn, live.sid), accounts.auth_token(conn, live.account_sid))
-        )
+        call = self.call(self._db.conn, live.sid)  # reads on the loop's own connection
+        token = accounts.auth_token(self._db.conn, live.account_sid)
         if token is None:
             raise Gone(live.sid)
         params = webhook_params(call, call.status) + list(instruction.extra)
@@ -374,7 +373,7 @@ class CallRunner:
         self, live: Live, notice: Notice, url: str | None, instruction: Instruction
     ) -> Instruction | None:
         """After a document failed: the FallbackUrl to ask, or the application error."""
-        call = await self.write(lambda conn: self.call(conn, live.sid))
+        call = self.call(self._db.conn, live.sid)
         if isinstance(instruction, Fetch) and instruction.fallback and call.fallback_url:
             await self.write(lambda conn: self.events.notice(conn, live.sid, notice, url))
             extra = fallback_result(notice.code, instruction.url)
