@@ -181,15 +181,13 @@ class CallService:
             return changed
 
         changed = await self._db.write(unit)
-        if changed.status == IN_PROGRESS:
+        if changed.status != QUEUED:  # a queued call reads its new TwiML when it is dialled
             instruction: Instruction = (
                 Fetch(request.url, request.method, fallback=True)
                 if request.url is not None
                 else Inline(_kept(request.twiml) or "")
             )
-            await self.runner.redirect(sid, account_sid, instruction)
-        elif not changed.runs_twiml:
-            self.runner.start(sid, account_sid)
+            await self.runner.redirect(sid, account_sid, instruction)  # starts one if none ran
         return changed
 
     # --- the control plane -----------------------------------------------------------------------
