@@ -469,3 +469,32 @@ def test_a_call_is_never_sent_to_the_emulator_itself(
     assert notice["code"] == 11200
     assert "own address" in str(notice["message"])
     assert server.control.call(sid)["status"] == "in-progress"
+
+
+def test_a_host_that_does_not_resolve_is_11210_and_a_redirect_loop_11215(
+    server: EmulatorServer, client: Client, app: VoiceApp
+) -> None:
+    # .invalid names fail at once, with no look-up (RFC 6761): nothing leaves the machine
+    nowhere = client.calls.create(to=TO, from_=FROM, url="http://nowhere.invalid/voice")
+    view = server.control.wait_for_call(nowhere.sid, status="completed")
+    assert notices(view) == [11210]
+    app.pages["/again"] = Page("", status=302, headers=(("Location", "/again"),))
+    looping = place(client, app, "/again")
+    view = server.control.wait_for_call(looping, status="completed")
+    assert notices(view) == [11215]
+    assert len(app.at("/again")) == 11
+
+
+def test_update_with_a_url_replaces_what_a_ringing_call_is_fetching(
+    server: EmulatorServer, account: Account, client: Client, app: VoiceApp
+) -> None:
+    app.pages["/slow"] = Page("<Response><Say>too late</Say></Response>", delay_s=1)
+    app.pages["/now"] = "<Response><Say>right away</Say></Response>"
+    sid = server.control.create_call(account.account_sid, voice_url=app.url("/slow"))
+    app.wait_for("/slow")
+    assert client.calls(sid).fetch().status == "ringing"
+    client.calls(sid).update(url=app.url("/now"))
+    (now,) = app.wait_for("/now")
+    assert now.form["CallStatus"] == "ringing"
+    view = server.control.wait_for_call(sid, status="completed")
+    assert [s["text"] for s in steps(view, "verb")] == ["right away"]
