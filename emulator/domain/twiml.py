@@ -18,20 +18,20 @@ document:
   ``<Connect>``, ...): :class:`NotEmulated`, which the runner records and passes over;
   ``<Pay>`` is one of them until the interpreter gains it (its place: :data:`NOT_EMULATED`).
 
-Safety: the parser is expat with no DTD: a document with a ``<!DOCTYPE`` (or an entity
-declaration) is refused with 12100 before any of it is expanded, so no entity expansion or
-external entity can happen (no ``defusedxml`` needed); the depth of elements, their number
-and the notices kept are bounded (:data:`MAX_DEPTH`, :data:`MAX_ELEMENTS`,
-:data:`MAX_NOTICES`), as is every number an attribute may carry.
+Safety: the XML is read by :mod:`emulator.domain.twiml_xml` (expat with no DTD: a
+``<!DOCTYPE`` or an entity declaration is refused, with 12100 here, before anything is
+expanded; depth and element count bounded); the notices kept (:data:`MAX_NOTICES`) and every
+number an attribute may carry are bounded too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
-from xml.parsers import expat
+
+from emulator.domain.twiml_xml import MAX_DEPTH, MAX_ELEMENTS, Element, XmlError, read_xml
 
 __all__ = [
     "ERROR",
@@ -63,8 +63,6 @@ __all__ = [
 
 MAX_DOCUMENT_BYTES: Final = 64 * 1024
 """Twilio's limit (11750: "the response body is larger than 64 kB")."""
-MAX_DEPTH: Final = 32  # nested elements (SSML inside a <Say> inside a <Gather> is 4)
-MAX_ELEMENTS: Final = 4096
 MAX_NOTICES: Final = 50  # warnings kept per document
 MAX_SECONDS: Final = 600  # the longest <Pause> or <Gather> timeout the emulator waits
 MAX_DIGITS: Final = 128  # the most digits one <Gather> collects
@@ -185,99 +183,13 @@ class Document:
     notices: tuple[Notice, ...] = ()
 
 
-# --- the XML --------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Node:
-    name: str
-    attributes: dict[str, str]
-    line: int
-    parts: list[str | _Node] = field(default_factory=list)
-
-    def elements(self) -> list[_Node]:
-        return [part for part in self.parts if isinstance(part, _Node)]
-
-    def text(self) -> str:
-        """All the text inside, SSML elements included, white space folded."""
-        pieces: list[str] = []
-
-        def walk(node: _Node) -> None:
-            for part in node.parts:
-                if isinstance(part, str):
-                    pieces.append(part)
-                else:
-                    walk(part)
-
-        walk(self)
-        return " ".join("".join(pieces).split())
-
-    def own_text(self) -> str:
-        return "".join(part for part in self.parts if isinstance(part, str)).strip()
-
-
-class _Refused(Exception):
-    pass
-
-
-def _tree(data: bytes) -> _Node:
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.buffer_text = True
-    stack: list[_Node] = []
-    roots: list[_Node] = []
-    count = 0
-
-    def start(name: str, attributes: dict[str, str]) -> None:
-        nonlocal count
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise _Refused(f"the document has more than {MAX_ELEMENTS} elements")
-        if len(stack) >= MAX_DEPTH:
-            raise _Refused(f"elements are nested more than {MAX_DEPTH} deep")
-        node = _Node(name, attributes, parser.CurrentLineNumber)
-        (stack[-1].parts if stack else roots).append(node)
-        stack.append(node)
-
-    def end(_: str) -> None:
-        stack.pop()
-
-    def characters(text: str) -> None:
-        if stack:
-            stack[-1].parts.append(text)
-
-    def doctype(*_: object) -> None:
-        raise _Refused("a DOCTYPE is not accepted in TwiML")
-
-    def entity(*_: object) -> None:
-        raise _Refused("entity declarations are not accepted in TwiML")
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    parser.StartDoctypeDeclHandler = doctype
-    parser.EntityDeclHandler = entity
-    parser.UnparsedEntityDeclHandler = entity
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        reason = expat.errors.messages.get(exc.code, str(exc)) if exc.code else str(exc)
-        raise TwimlError(
-            12100,
-            f"Document parse failure: {reason} (line {exc.lineno}, column {exc.offset + 1})",
-        ) from None
-    except _Refused as exc:
-        raise TwimlError(12100, f"Document parse failure: {exc}") from None
-    return roots[0]
-
-
 # --- verbs ------------------------------------------------------------------------------------
 
 
 class _Attributes:
     """One element's attributes, read with Twilio's defaults; problems become notices."""
 
-    def __init__(self, node: _Node, label: str, notices: list[Notice]) -> None:
+    def __init__(self, node: Element, label: str, notices: list[Notice]) -> None:
         self._node = node
         self._label = label
         self._notices = notices
@@ -332,7 +244,7 @@ class _Attributes:
         return value
 
 
-def _say(node: _Node, notices: list[Notice], label: str, loop_code: int) -> Say:
+def _say(node: Element, notices: list[Notice], label: str, loop_code: int) -> Say:
     read = _Attributes(node, label, notices)
     read.known("voice", "language", "loop")
     for child in node.elements():
@@ -352,7 +264,7 @@ def _say(node: _Node, notices: list[Notice], label: str, loop_code: int) -> Say:
     )
 
 
-def _play(node: _Node, notices: list[Notice], label: str, in_gather: bool) -> Play:
+def _play(node: Element, notices: list[Notice], label: str, in_gather: bool) -> Play:
     read = _Attributes(node, label, notices)
     read.known("loop", "digits")
     loop = read.number("loop", 1, 13410, least=0, most=SAY_ENDLESS_LOOP)
@@ -367,7 +279,7 @@ def _play(node: _Node, notices: list[Notice], label: str, in_gather: bool) -> Pl
     return Play(url=url, loop=loop or SAY_ENDLESS_LOOP, digits=digits)
 
 
-def _pause(node: _Node, notices: list[Notice], label: str) -> Pause:
+def _pause(node: Element, notices: list[Notice], label: str) -> Pause:
     read = _Attributes(node, label, notices)
     read.known("length")
     return Pause(length=read.number("length", 1, 13910))
@@ -388,7 +300,7 @@ _GATHER_IGNORED: Final = (
 )
 
 
-def _gather(node: _Node, notices: list[Notice]) -> Gather:
+def _gather(node: Element, notices: list[Notice]) -> Gather:
     read = _Attributes(node, "Gather", notices)
     read.known(
         "action",
@@ -449,24 +361,24 @@ def _gather(node: _Node, notices: list[Notice]) -> Gather:
     )
 
 
-def _redirect(node: _Node, notices: list[Notice]) -> Redirect:
+def _redirect(node: Element, notices: list[Notice]) -> Redirect:
     read = _Attributes(node, "Redirect", notices)
     read.known("method")
     return Redirect(url=node.own_text(), method=read.method(13710))
 
 
-def _hangup(node: _Node, notices: list[Notice]) -> Hangup:
+def _hangup(node: Element, notices: list[Notice]) -> Hangup:
     _Attributes(node, "Hangup", notices).known()
     return Hangup()
 
 
-def _reject(node: _Node, notices: list[Notice]) -> Reject:
+def _reject(node: Element, notices: list[Notice]) -> Reject:
     read = _Attributes(node, "Reject", notices)
     read.known("reason")
     return Reject(reason=read.choice("reason", ("rejected", "busy"), 13810))
 
 
-_PARSERS: Final[dict[str, Callable[[_Node, list[Notice]], Verb]]] = {
+_PARSERS: Final[dict[str, Callable[[Element, list[Notice]], Verb]]] = {
     "Say": lambda node, notices: _say(node, notices, "Say", 13510),
     "Play": lambda node, notices: _play(node, notices, "Play", in_gather=False),
     "Pause": lambda node, notices: _pause(node, notices, "Pause"),
@@ -477,7 +389,7 @@ _PARSERS: Final[dict[str, Callable[[_Node, list[Notice]], Verb]]] = {
 }
 
 
-def _unknown(node: _Node, where: str) -> TwimlError:
+def _unknown(node: Element, where: str) -> TwimlError:
     name = node.name[:64]
     hint = ""
     for verb in (*VERBS, *NOT_EMULATED):
@@ -496,7 +408,10 @@ def parse(data: bytes) -> Document:
             11750,
             f"TwiML response body too large: {len(data)} bytes, over {MAX_DOCUMENT_BYTES}",
         )
-    root = _tree(data)
+    try:
+        root = read_xml(data)
+    except XmlError as exc:
+        raise TwimlError(12100, f"Document parse failure: {exc}") from None
     if root.name != "Response":
         raise TwimlError(
             12100,

@@ -32,7 +32,6 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Final, TypeVar
 
 from emulator.clock import Clock
@@ -47,24 +46,13 @@ from emulator.domain.calls import (
 )
 from emulator.domain.scripts import CallerScripts
 from emulator.domain.twiml import (
-    Document,
-    Hangup,
     Notice,
-    Play,
-    Reject,
-    Say,
-    TwimlError,
-    parse,
 )
 from emulator.domain.vocabulary import AUTO, SILENCE
 from emulator.domain.voice import (
     APPLICATION_ERROR,
-    AUDIO,
-    PLAIN_TEXT,
-    content_kind,
-    fallback_result,
-    webhook_params,
 )
+from emulator.services.call_documents import CallDocuments
 from emulator.services.call_events import CallEvents
 from emulator.services.call_flow import (
     KEY,
@@ -83,16 +71,15 @@ from emulator.services.deadlines import Deadlines
 from emulator.services.delivery import Delivery
 from emulator.services.twiml_verbs import HANDLERS
 from emulator.services.voice_webhook import VoiceWebhook
-from emulator.store import accounts, calls
+from emulator.store import calls
 from emulator.store.db import Database
 
-__all__ = ["MAX_DOCUMENTS", "MAX_VERBS", "CallRunner"]
+__all__ = ["MAX_VERBS", "CallRunner"]
 
 logger = logging.getLogger("emulator.calls")
 
 T = TypeVar("T")
 
-MAX_DOCUMENTS: Final = 100
 MAX_VERBS: Final = 1000
 _LIMIT: Final = "#limit"  # the deadline key suffix of a call's TimeLimit
 
@@ -118,6 +105,7 @@ class CallRunner:
         self._live: dict[str, Live] = {}
         self._handlers: dict[type, VerbHandler] = dict(HANDLERS)
         self._deadlines = Deadlines(clock, self._deadline_passed)
+        self._documents = CallDocuments(db, events, webhook, delivery)
         self._typing: set[asyncio.TimerHandle] = set()
 
     def handle(self, verb: type, handler: VerbHandler) -> None:
@@ -157,7 +145,7 @@ class CallRunner:
             call = self.call(conn, live.sid)
             self.events.notice(conn, live.sid, notice, url)
             if call.status in (QUEUED, RINGING):  # answered, to say the message
-                self._answer(conn, call)
+                self.answer(conn, call)
             detail = [("text", APPLICATION_ERROR), ("note", "the application failed")]
             self.events.step(conn, live.sid, "verb", "Say", detail=detail)
 
@@ -260,7 +248,7 @@ class CallRunner:
         try:
             instruction = first if first is not None else await self._dial(live)
             while instruction is not None:
-                outcome = await self._document(live, instruction)
+                outcome = await self._documents.load(self, live, instruction)
                 if isinstance(outcome, Loaded):
                     instruction = await self._execute(live, outcome)
                 else:
@@ -287,7 +275,7 @@ class CallRunner:
                 now = self._clock.now_ms()
                 call = self.events.announce(conn, call, INITIATED, now)
                 call = self.events.move(conn, call, RINGING, now)
-                call = self._answer(conn, call)
+                call = self.answer(conn, call)
             return call
 
         call = await self.write(unit)
@@ -297,109 +285,13 @@ class CallRunner:
             return Fetch(call.voice_url, call.voice_method, fallback=True)
         return Inline(call.twiml) if call.twiml is not None else None
 
-    def _answer(self, conn: sqlite3.Connection, call: CallRecord) -> CallRecord:
+    def answer(self, conn: sqlite3.Connection, call: CallRecord) -> CallRecord:
+        """The call is answered (in the caller's transaction); its TimeLimit starts."""
         now = self._clock.now_ms()
         call = self.events.move(conn, call, IN_PROGRESS, now)
         deadline = now + call.time_limit * 1000
         self._db.after_commit(lambda: self._deadlines.set(call.sid + _LIMIT, deadline))
         return call
-
-    async def _document(self, live: Live, instruction: Instruction) -> Loaded | Instruction | None:
-        """The next document, ready to run; or after a failure the fallback to ask, or None
-        (the application error was said)."""
-        live.documents += 1
-        if live.documents > MAX_DOCUMENTS:
-            await self._note(
-                live, f"the call asked for more than {MAX_DOCUMENTS} documents: it ends"
-            )
-            return None
-        if isinstance(instruction, Inline):
-            await self.write(
-                lambda conn: self.events.step(
-                    conn, live.sid, "request", "Twiml", body=instruction.twiml
-                )
-            )
-            return await self._parsed(live, instruction.twiml.encode(), None, None, instruction)
-        call = self.call(self._db.conn, live.sid)  # reads on the loop's own connection
-        token = accounts.auth_token(self._db.conn, live.account_sid)
-        if token is None:
-            raise Gone(live.sid)
-        params = webhook_params(call, call.status) + list(instruction.extra)
-        fetched = await self._webhook.fetch(token, instruction.url, instruction.method, params)
-        detail: list[tuple[str, object]] = [
-            ("content_type", fetched.content_type),
-            ("duration_ms", fetched.duration_ms),
-            ("status", call.status),
-        ]
-        detail += [(name, value) for name, value in instruction.extra if name != "Digits"]
-        text = fetched.body.decode("utf-8", "replace")
-        await self.write(
-            lambda conn: self.events.step(
-                conn,
-                live.sid,
-                "request",
-                fetched.method,
-                url=fetched.url,
-                status_code=fetched.status_code,
-                detail=detail,
-                body=text,
-            )
-        )
-        if not fetched.ok:
-            assert fetched.code is not None
-            return await self._failed(
-                live, Notice(fetched.code, fetched.message, "error"), fetched.url, instruction
-            )
-        kind = content_kind(fetched.content_type)
-        if kind == AUDIO:
-            document = Document((Play(fetched.final_url), Hangup()))
-            return await self._ready(live, Loaded(document, fetched.final_url))
-        return await self._parsed(live, fetched.body, fetched.final_url, kind, instruction)
-
-    async def _parsed(
-        self, live: Live, data: bytes, url: str | None, kind: str | None, instruction: Instruction
-    ) -> Loaded | Instruction | None:
-        try:
-            document = parse(data)
-        except TwimlError as error:
-            if kind == PLAIN_TEXT:  # "Twilio reads the content of the text out loud"
-                text = data.decode("utf-8", "replace")[:4096]
-                return await self._ready(live, Loaded(Document((Say(text), Hangup())), url))
-            notice = Notice(error.code, error.message, "error")
-            return await self._failed(live, notice, url, instruction)
-        return await self._ready(live, Loaded(document, url))
-
-    async def _failed(
-        self, live: Live, notice: Notice, url: str | None, instruction: Instruction
-    ) -> Instruction | None:
-        """After a document failed: the FallbackUrl to ask, or the application error."""
-        call = self.call(self._db.conn, live.sid)
-        if isinstance(instruction, Fetch) and instruction.fallback and call.fallback_url:
-            await self.write(lambda conn: self.events.notice(conn, live.sid, notice, url))
-            extra = fallback_result(notice.code, instruction.url)
-            return Fetch(call.fallback_url, call.fallback_method, tuple(extra))
-        await self.application_error(live, notice, url)
-        return None
-
-    async def _ready(self, live: Live, loaded: Loaded) -> Loaded:
-        """The document runs: its warnings noted, its URL the call's base; a ringing call is
-        answered (unless the document rejects it)."""
-        document = loaded.document
-
-        def unit(conn: sqlite3.Connection) -> None:
-            call = self.call(conn, live.sid)
-            for notice in document.notices:
-                self.events.notice(conn, live.sid, notice, loaded.base)
-            if call.url != loaded.base:
-                calls.save(conn, replace(call, url=loaded.base))
-                self._db.after_commit(lambda: self._delivery.forget_call_url(live.sid))
-                call = replace(call, url=loaded.base)
-            rejects = bool(document.verbs) and isinstance(document.verbs[0], Reject)
-            if call.status == RINGING and not rejects:
-                self._answer(conn, call)
-
-        await self.write(unit)
-        return loaded
 
     async def _execute(self, live: Live, loaded: Loaded) -> Instruction | None:
         """Run the document's verbs; the next document to ask, or None: the call ends."""
