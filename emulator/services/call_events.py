@@ -79,7 +79,7 @@ class CallEvents:
     ) -> None:
         """Add a step to the call's timeline (masked: see the module's docstring)."""
         shown = tuple(
-            (key, mask_card_numbers(str(value))[:MAX_DETAIL_CHARS])
+            (key, mask_url_password(mask_card_numbers(str(value)))[:MAX_DETAIL_CHARS])
             for key, value in detail
             if value is not None
         )
