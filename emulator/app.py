@@ -38,8 +38,11 @@ from emulator.outgoing.policy import HostPolicy
 from emulator.paths import TWILIO_PREFIX
 from emulator.services.accounts import AccountService, read_fixtures
 from emulator.services.auth import Authenticator
+from emulator.services.call_events import CallEvents
+from emulator.services.call_runner import CallRunner
 from emulator.services.callback_log import CallbackLog
 from emulator.services.caller import Caller, CallerSettings
+from emulator.services.calls import CallService
 from emulator.services.changes import Changes
 from emulator.services.deadlines import Deadlines
 from emulator.services.delivery import Delivery, DeliverySettings
@@ -54,9 +57,11 @@ from emulator.services.sessions import Sessions
 from emulator.services.settlement import SettlementService
 from emulator.services.streams import Streams
 from emulator.services.vault import KeyedSoFar, Vault
+from emulator.services.voice_webhook import VoiceWebhook
 from emulator.settings import Settings
 from emulator.store.db import Database
 from emulator.twilio_api.asgi import TwilioApi
+from emulator.twilio_api.call_routes import call_routes
 from emulator.twilio_api.routes import payment_routes
 
 __all__ = ["Emulator", "EmulatorApp", "create_app"]
@@ -135,12 +140,31 @@ class Emulator:
         self.caller = Caller(
             self.db,
             self.clock,
-            self.ids,
             self.sessions,
             self.scripts,
             vault,
             keyed,
             CallerSettings(mode=settings.caller, delay_s=settings.caller_delay_ms / 1000),
+        )
+        # Calls that run TwiML: their voice webhooks, their runner, the Calls API.
+        self.call_events = CallEvents(self.clock, self.ids, self.delivery, self.caller)
+        self.call_runner = CallRunner(
+            self.db,
+            self.clock,
+            self.call_events,
+            VoiceWebhook(self.outgoing, self.ids, settings.voice_webhook_timeout_s),
+            self.delivery,
+            self.caller,
+            self.scripts,
+        )
+        self.calls = CallService(
+            self.db,
+            self.clock,
+            self.ids,
+            self.call_events,
+            self.call_runner,
+            self.scripts,
+            self.callback_log,
         )
         self.settlement = SettlementService(
             self.db, self.clock, self.ids, self.sessions, vault, self.outgoing, self.metrics
@@ -161,6 +185,7 @@ class Emulator:
         self.resetter = Resetter(
             self.accounts,
             self.caller,
+            self.call_runner,
             self.delivery,
             self.journal,
             self.scripts,
@@ -176,6 +201,7 @@ class Emulator:
         self.db.start_checkpointer()
         await self.delivery.start()
         self.caller.resume()
+        await self.call_runner.resume()
         await self.settlement.resume()
         self._tasks = [asyncio.create_task(self._purge_expired_keys(), name="purge-keys")]
         # What start-up built (FastAPI's and pydantic's object graphs) lives as long
@@ -202,6 +228,7 @@ class Emulator:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.call_runner.shutdown()
         await self.caller.stop()
         await self.settlement.stop()  # merchants' answers first: their callbacks are queued
         await self.delivery.stop()
@@ -276,11 +303,14 @@ def create_app(settings: Settings | None = None) -> EmulatorApp:
     control.add_exception_handler(RequestValidationError, _validation_error_without_values)
     control.add_exception_handler(TwilioError, _twilio_error_as_detail)
     twilio_api = TwilioApi(
-        payment_routes(
-            emulator.payments,
-            emulator.answers,
-            invalid_charge_amount=emulator.settings.invalid_charge_amount,
-        ),
+        [
+            *payment_routes(
+                emulator.payments,
+                emulator.answers,
+                invalid_charge_amount=emulator.settings.invalid_charge_amount,
+            ),
+            *call_routes(emulator.calls),
+        ],
         auth=emulator.auth,
         ids=emulator.ids,
         clock=emulator.clock,

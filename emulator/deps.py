@@ -15,6 +15,7 @@ from emulator.clock import Clock
 from emulator.services.accounts import AccountService
 from emulator.services.callback_log import CallbackLog
 from emulator.services.caller import Caller
+from emulator.services.calls import CallService
 from emulator.services.changes import Changes
 from emulator.services.delivery import Delivery
 from emulator.services.faults import Faults
@@ -31,6 +32,7 @@ __all__ = [
     "AccountsDep",
     "CallbackLogDep",
     "CallerDep",
+    "CallsDep",
     "ChangesDep",
     "ClockDep",
     "DeliveryDep",
@@ -48,6 +50,7 @@ STATE_NAMES = {
     "accounts": AccountService,
     "callback_log": CallbackLog,
     "caller": Caller,
+    "calls": CallService,
     "changes": Changes,
     "clock": Clock,
     "delivery": Delivery,
@@ -79,6 +82,11 @@ def get_callback_log(request: Request) -> CallbackLog:
 
 def get_caller(request: Request) -> Caller:
     service: Caller = _state(request, "caller")
+    return service
+
+
+def get_calls(request: Request) -> CallService:
+    service: CallService = _state(request, "calls")
     return service
 
 
@@ -140,6 +148,7 @@ def get_streams(request: Request) -> Streams:
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 CallbackLogDep = Annotated[CallbackLog, Depends(get_callback_log)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+CallsDep = Annotated[CallService, Depends(get_calls)]
 ChangesDep = Annotated[Changes, Depends(get_changes)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 DeliveryDep = Annotated[Delivery, Depends(get_delivery)]

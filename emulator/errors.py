@@ -14,6 +14,19 @@ __all__ = [
     "AchNeedsAvsName",
     "AuthenticationFailed",
     "BankFieldsWithCreditCard",
+    "CallApplicationInvalid",
+    "CallFromInvalid",
+    "CallFromMissing",
+    "CallMethodInvalid",
+    "CallParameterInvalid",
+    "CallStatusCallbackEventInvalid",
+    "CallStatusCallbackInvalid",
+    "CallTimeLimitInvalid",
+    "CallTimeoutInvalid",
+    "CallToInvalid",
+    "CallToMissing",
+    "CallTwimlTooLong",
+    "CallUrlInvalid",
     "CaptureOrStatusRequired",
     "ChargeAmountInvalid",
     "ConfigError",
@@ -176,6 +189,75 @@ class DatabaseFull(TwilioError):
 
 class InvalidCallState(TwilioError):
     code, status, message = 21220, 400, "Invalid call state: the call is not in progress"
+
+    @classmethod
+    def not_redirectable(cls) -> InvalidCallState:
+        """The Calls API's words (a real answer: "Call is not in-progress. Cannot
+        redirect.", code 21220, HTTP 400)."""
+        return cls("Call is not in-progress. Cannot redirect.")
+
+
+# --- the Calls resource (21xxx): codes from Twilio's error dictionary; the messages observed in
+# real answers where one was found (the fact sheet's table), else the dictionary's title ------
+
+
+class CallToMissing(TwilioError):
+    code, status, message = 21201, 400, "No 'To' number is specified"
+
+
+class CallUrlInvalid(TwilioError):
+    code, status, message = 21205, 400, "Url parameter is required."
+
+
+class CallFromMissing(TwilioError):
+    code, status, message = 21213, 400, "No 'From' number is specified"
+
+
+class CallToInvalid(TwilioError):
+    code, status, message = 21211, 400, "Invalid 'To' Phone Number"
+
+
+class CallFromInvalid(TwilioError):
+    code, status, message = 21212, 400, "Invalid From Number (caller ID)"
+
+
+class CallMethodInvalid(TwilioError):
+    code, status, message = 21209, 400, "Invalid Method"
+
+
+class CallTimeoutInvalid(TwilioError):
+    code, status, message = 21208, 400, "Invalid Timeout"
+
+
+class CallApplicationInvalid(TwilioError):
+    code, status, message = 21218, 400, "Invalid ApplicationSid"
+
+
+class CallStatusCallbackInvalid(TwilioError):
+    code, status, message = 21609, 400, "Invalid 'StatusCallback'"
+
+
+class CallStatusCallbackEventInvalid(TwilioError):
+    code, status, message = 21626, 400, "Invalid 'StatusCallbackEvent'"
+
+
+class CallTwimlTooLong(TwilioError):
+    code, status, message = (
+        32018,
+        400,
+        "Twiml size exceeded maximum allowed value of 4000 characters",
+    )
+
+
+class CallTimeLimitInvalid(TwilioError):
+    code, status, message = 13216, 400, "Invalid TimeLimit value"
+
+
+class CallParameterInvalid(TwilioError):
+    """A value Twilio's dictionary has no code of its own for (an update's ``Status`` outside
+    ``canceled``/``completed``): its generic parameter code, the emulator's choice."""
+
+    code, status, message = 20001, 400, "Invalid parameter"
 
 
 # --- refused by the HTTP layer (emulator.server) ----------------------------------------------

@@ -218,6 +218,14 @@ class Settings(BaseSettings):
     callback_retry_backoff_ms: Annotated[int, Metavar("MS")] = Field(
         0, ge=0, description="Wait before the first retry; doubled for each next one."
     )
+    voice_webhook_timeout_s: Annotated[float, Metavar("SECONDS")] = Field(
+        15.0,
+        gt=0,
+        le=60,
+        description="Time a call's voice webhook (its Url, a `<Gather>` action, a `<Redirect>`) "
+        "may take in all before the call gets error 11200 (Twilio's: \"we wait a maximum of "
+        '15 seconds for a response"), unless its URL says otherwise (`#rt=MS`, `#tt=MS`).',
+    )
     tls_port: Annotated[int | None, Metavar("N")] = Field(
         None,
         ge=0,

@@ -64,8 +64,8 @@ def test_a_url_the_http_client_refuses_fails_that_attempt_only_also_after_a_rest
             for n, url in enumerate([*bad, receiver.url("/2")]):
                 conn.execute(
                     "INSERT INTO callbacks (payment_sid, account_sid, call_sid, event, url,"
-                    " params, idempotency_token, state, attempts, created_at_ms)"
-                    " SELECT payment_sid, account_sid, call_sid, event, ?, params, ?,"
+                    " method, params, idempotency_token, state, attempts, created_at_ms)"
+                    " SELECT payment_sid, account_sid, call_sid, event, ?, method, params, ?,"
                     " 'pending', 0, created_at_ms FROM callbacks WHERE id = ?",
                     (url, f"token-{n}", template),
                 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract import SPEC, problems
+from tests.contract import CALLS_SPEC, SPEC, problems
 
 AC, CA, PK = "AC" + "a" * 32, "CA" + "b" * 32, "PK" + "c" * 32
 PATH = f"/2010-04-01/Accounts/{AC}/Calls/{CA}/Payments/{PK}.json"
@@ -125,3 +125,66 @@ def test_the_parameter_lists_are_the_specs() -> None:
     }
     assert fields["Payments.json"] == list(CREATE_PARAMETERS)
     assert fields["{Sid}.json"] == list(UPDATE_PARAMETERS)
+
+
+def test_the_calls_excerpt_is_twilios_spec_unchanged() -> None:
+    """tests/data/calls-openapi-excerpt.json is cut from tests/data/twilio_api_v2010.json."""
+    excerpt = json.loads(CALLS_SPEC.read_text())
+    full = json.loads((SPEC.parent / "twilio_api_v2010.json").read_text())
+    assert set(excerpt["paths"]) == {
+        "/2010-04-01/Accounts/{AccountSid}/Calls.json",
+        "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json",
+    }
+    for path, operations in excerpt["paths"].items():
+        assert operations == full["paths"][path], path
+    for kind, components in excerpt["components"].items():
+        for name, component in components.items():
+            assert component == full["components"][kind][name], name
+    info = dict(excerpt["info"])
+    source = info.pop("x-excerpt-of")
+    assert info == full["info"]
+    assert source["commit"] == "d50069b44ea8cd23141385bdb6db48f16ff75bb5"
+    for key in ("openapi", "servers", "security"):
+        assert excerpt[key] == full[key], key
+    assert all(tag in full["tags"] for tag in excerpt["tags"])
+
+
+CALL = "/2010-04-01/Accounts/" + AC + "/Calls/" + CA + ".json"
+GOOD_CALL = {
+    "account_sid": AC,
+    "answered_by": None,
+    "api_version": "2010-04-01",
+    "caller_name": None,
+    "date_created": "Tue, 05 Nov 2024 18:00:00 +0000",
+    "date_updated": "Tue, 05 Nov 2024 18:00:01 +0000",
+    "direction": "outbound-api",
+    "duration": None,
+    "end_time": None,
+    "forwarded_from": None,
+    "from": "+15555550100",
+    "from_formatted": "(555) 555-0100",
+    "group_sid": None,
+    "parent_call_sid": None,
+    "phone_number_sid": None,
+    "price": None,
+    "price_unit": "USD",
+    "queue_time": "0",
+    "sid": CA,
+    "start_time": None,
+    "status": "queued",
+    "subresource_uris": {},
+    "to": "+15555550199",
+    "to_formatted": "(555) 555-0199",
+    "trunk_sid": None,
+    "uri": CALL,
+}
+
+
+def test_call_answers_are_checked_against_the_calls_spec() -> None:
+    fetch = {**entry(200, GOOD_CALL, CALL), "method": "GET"}
+    assert problems(fetch) == []
+    assert problems(entry(200, GOOD_CALL, CALL)) == []  # an update
+    assert problems(entry(201, GOOD_CALL, CALL.replace(f"/{CA}.json", ".json"))) == []
+    assert problems({**fetch, "response": json.dumps({**GOOD_CALL, "status": "done"})})
+    assert problems({**fetch, "response": json.dumps({**GOOD_CALL, "annotation": None})})
+    assert problems(entry(202, GOOD_CALL, CALL))

@@ -24,6 +24,8 @@ METHODS = {
     ("POST", "/_emulator/calls"): "create_call",
     ("POST", "/_emulator/calls/{call_sid}/hangup"): "hang_up",
     ("POST", "/_emulator/calls/{call_sid}/caller"): "set_caller",
+    ("GET", "/_emulator/calls/{call_sid}"): "call",
+    ("POST", "/_emulator/calls/{call_sid}/digits"): "key_in_call",
     ("POST", "/_emulator/payments/{payment_sid}/input"): "key_in",
     ("GET", "/_emulator/payments/{payment_sid}"): "payment",
     ("POST", "/_emulator/payments/{payment_sid}/outcome"): "set_outcome",

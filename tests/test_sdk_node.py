@@ -78,3 +78,44 @@ def test_node_sdk_payment_flow(server: EmulatorServer, account: Account, credent
     assert_error(steps["bank account type on a card"], 400, 64017)
     assert_error(steps["wrong credentials"], 401, 20003)
     assert steps["misspelled capture"]["message"].startswith("Pay: Invalid Parameter Value")
+
+
+def test_node_sdk_places_calls_that_run_the_apps_twiml(
+    server: EmulatorServer, account: Account
+) -> None:
+    """twilio-node: calls.create(url) -> a signed webhook -> Say, Pause, Gather with an action,
+    Redirect, Hangup; fetch() follows the call to completed; update(twiml) redirects a parked
+    call, on which a Payments session was created; invalid TwiML ends the call."""
+    if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "twilio").is_dir():
+        pytest.fail("twilio-node is not installed: run `npm ci --prefix tests/node`")
+    config = {
+        "baseUrl": server.base_url,
+        "accountSid": account.account_sid,
+        "authToken": account.auth_token,
+    }
+    env = {"PATH": str(Path(shutil.which("node") or "node").parent)}
+    result = subprocess.run(
+        ["node", "calls_flow.js", json.dumps(config)],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    flow = json.loads(result.stdout)
+    assert flow["created"] == {"status": "queued", "direction": "outbound-api"}
+    assert flow["ivr"]["status"] == "completed"
+    assert flow["ivr"]["verbs"] == ["Say", "Pause", "Gather", "Say", "Redirect", "Say", "Hangup"]
+    assert flow["payment"]["sid"].startswith("PK")
+    assert flow["redirected"]["status"] == "in-progress"
+    assert flow["redirected"]["final"] == "completed"
+    assert flow["redirected"]["said"][-1] == "Redirected"
+    assert flow["session"] == "caller-hung-up"
+    assert flow["broken"] == {"status": "completed", "notices": [12100]}
+    assert flow["health"] == "ok"
+    received = flow["received"]
+    assert all(request["signed"] for request in received), received
+    menu = next(r for r in received if r["path"] == "/ivr/menu")
+    assert (menu["digits"], menu["callStatus"]) == ("42", "in-progress")

@@ -30,7 +30,7 @@ def twilio_error(response: httpx.Response, status: int, code: int) -> dict[str, 
 
 @pytest.mark.parametrize(
     "suffix",
-    ["/Calls.json", "/Calls/CA" + "0" * 32 + "/Recordings.json", "/Unknown", ""],
+    ["/Calls/CA" + "0" * 32 + "/Recordings.json", "/Unknown", ""],
 )
 def test_unknown_resource_is_404(http: httpx.Client, account: Account, suffix: str) -> None:
     path = f"/2010-04-01/Accounts/{account.account_sid}{suffix}"

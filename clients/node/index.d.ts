@@ -39,13 +39,75 @@ export interface SessionView {
   connector_requests: Array<Record<string, unknown>>;
 }
 
+export type CallStatus =
+  | "queued"
+  | "ringing"
+  | "in-progress"
+  | "completed"
+  | "busy"
+  | "failed"
+  | "no-answer"
+  | "canceled";
+
+/** What `createCall` gives a call (all optional). */
+export interface CallOptions {
+  caller?: "auto" | "manual";
+  /** What the caller keys: per item, and `gather` / `gather-N` at `<Gather>`s. */
+  script?: Record<string, string>;
+  url?: string;
+  /** Makes it an inbound call that fetches its TwiML from here. */
+  voiceUrl?: string;
+  method?: "GET" | "POST";
+  from?: string;
+  to?: string;
+  fallbackUrl?: string;
+  statusCallback?: string;
+  statusCallbackEvent?: Array<"initiated" | "ringing" | "answered" | "completed">;
+  statusCallbackMethod?: "GET" | "POST";
+}
+
+/** One step of a call's timeline (`GET /_emulator/calls/{CallSid}`). */
+export interface CallStep {
+  at: string;
+  kind: "request" | "verb" | "input" | "status" | "notice" | "note";
+  name: string;
+  url?: string;
+  status_code?: number;
+  code?: number;
+  body?: string;
+  [detail: string]: unknown;
+}
+
+/** The call view of `GET /_emulator/calls/{CallSid}`. */
+export interface CallView {
+  call_sid: string;
+  account_sid: string;
+  status: CallStatus;
+  direction: "inbound" | "outbound-api";
+  from: string | null;
+  to: string | null;
+  caller: string | null;
+  url: string | null;
+  runs_twiml: boolean;
+  voice_url: string | null;
+  waiting: "gather" | "pause" | null;
+  created_at: string;
+  start_time: string | null;
+  end_time: string | null;
+  duration: number | null;
+  steps: CallStep[];
+  status_callbacks: Callback[];
+}
+
 /** A StatusCallback and its last delivery attempt. */
 export interface Callback {
   id: number;
-  payment_sid: string;
+  /** null for a call's own status callback. */
+  payment_sid: string | null;
   account_sid: string;
   call_sid: string;
   event: string;
+  method: "GET" | "POST";
   url: string;
   params: Record<string, string>;
   headers: Record<string, string>;
@@ -124,11 +186,18 @@ export declare class ControlClient {
   metrics(): Promise<string>;
 
   createAccount(options?: { parentAccountSid?: string }): Promise<Account>;
-  createCall(
-    accountSid: string,
-    options?: { caller?: "auto" | "manual"; script?: Record<string, string>; url?: string },
-  ): Promise<string>;
-  setCaller(callSid: string, mode: "auto" | "manual"): Promise<{ call_sid: string; caller: string }>;
+  createCall(accountSid: string, options?: CallOptions): Promise<string>;
+  call(callSid: string): Promise<CallView>;
+  keyInCall(callSid: string, digits: string): Promise<CallView>;
+  waitForCall(
+    callSid: string,
+    options?: { status?: CallStatus | CallStatus[]; waiting?: "gather" | "pause"; timeoutMs?: number },
+  ): Promise<CallView>;
+  setCaller(
+    callSid: string,
+    mode: "auto" | "manual",
+    options?: { script?: Record<string, string> },
+  ): Promise<{ call_sid: string; caller: string }>;
   hangUp(callSid: string): Promise<void>;
 
   keyIn(paymentSid: string, digits: string, options?: { partial?: boolean }): Promise<SessionView>;

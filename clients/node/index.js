@@ -114,15 +114,72 @@ class ControlClient {
     return account(await this._request("POST", "/_emulator/accounts", { body }));
   }
 
-  /** A new in-progress call with a simulated caller (`auto` or `manual`); its CallSid. */
-  async createCall(accountSid, { caller, script, url } = {}) {
-    const body = snake({ accountSid, caller, script: script ?? {}, url });
+  /**
+   * A new call with a simulated caller (`auto` or `manual`); its CallSid. Without `voiceUrl`,
+   * a call in progress that runs no TwiML (for the Payments API); with it, an inbound call
+   * that rings and fetches its TwiML from `voiceUrl` (`method`, `from`, `to`, `fallbackUrl`,
+   * `statusCallback`, `statusCallbackEvent`, `statusCallbackMethod` as on Twilio).
+   */
+  async createCall(accountSid, options = {}) {
+    const { caller, script, url, voiceUrl, method, from, to, fallbackUrl } = options;
+    const { statusCallback, statusCallbackEvent, statusCallbackMethod } = options;
+    const body = snake({
+      accountSid,
+      caller,
+      script: script ?? {},
+      url,
+      voiceUrl,
+      method,
+      to,
+      fallbackUrl,
+      statusCallback,
+      statusCallbackEvent,
+      statusCallbackMethod,
+    });
+    if (from !== undefined) body.from = from;
     return (await this._request("POST", "/_emulator/calls", { body })).call_sid;
   }
 
-  /** Switch the call's simulated caller to `auto` or `manual`: `{call_sid, caller}`. */
-  setCaller(callSid, mode) {
-    return this._request("POST", `/_emulator/calls/${callSid}/caller`, { body: { mode } });
+  /** The call view: status, `waiting` (`gather`, `pause` or null), `steps`, `status_callbacks`. */
+  call(callSid) {
+    return this._request("GET", `/_emulator/calls/${callSid}`);
+  }
+
+  /** The caller keys digits into the call's `<Gather>` (409 when it waits in none); the call view. */
+  keyInCall(callSid, digits) {
+    return this._request("POST", `/_emulator/calls/${callSid}/digits`, { body: { digits } });
+  }
+
+  /**
+   * The call view once the call is in `status` (a status or a list of them) and/or waits in
+   * `waiting` (`gather`, `pause`); the change feed waits between looks. Rejects with an Error
+   * named `TimeoutError` after `timeoutMs` (default 10 s).
+   */
+  async waitForCall(callSid, { status, waiting, timeoutMs = 10000 } = {}) {
+    const wanted = status === undefined ? [] : [].concat(status);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const version = await this.changes();
+      const view = await this.call(callSid);
+      const statusOk = wanted.length === 0 || wanted.includes(view.status);
+      if (statusOk && (waiting === undefined || view.waiting === waiting)) return view;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const where = view.waiting ? `, waiting in ${view.waiting}` : "";
+        throw timeout(`call ${callSid} is ${view.status}${where} after ${timeoutMs} ms`);
+      }
+      try {
+        await this.waitForChange({ since: version, timeoutMs: Math.min(left, POLL_MS) });
+      } catch (error) {
+        if (error.name !== "TimeoutError") throw error;
+      }
+    }
+  }
+
+  /** Switch the call's simulated caller to `auto` or `manual` (and give it a new `script`): `{call_sid, caller}`. */
+  setCaller(callSid, mode, { script } = {}) {
+    const body = script === undefined ? { mode } : { mode, script };
+    return this._request("POST", `/_emulator/calls/${callSid}/caller`, { body });
   }
 
   /** End the call; a session still active on it ends with `Result=caller-hung-up`. */

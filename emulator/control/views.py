@@ -1,4 +1,4 @@
-"""What the control plane shows: JSON views of sessions and callbacks (pure)."""
+"""What the control plane shows: JSON views of calls, sessions and callbacks (pure)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,20 @@ from typing import Any
 
 from emulator.clock import format_iso_ms
 from emulator.domain import machine
+from emulator.domain.calls import CallRecord, CallStep
 from emulator.domain.connectors import Connector
 from emulator.domain.gpc import ConnectorAttempt
 from emulator.domain.records import CallbackRecord, SessionRecord
 from emulator.domain.urls import mask_url_password
 
-__all__ = ["callback_view", "connector_request_view", "connector_view", "session_view"]
+__all__ = [
+    "call_view",
+    "callback_view",
+    "connector_request_view",
+    "connector_view",
+    "session_view",
+    "step_view",
+]
 
 
 def session_view(
@@ -113,6 +121,7 @@ def callback_view(callback: CallbackRecord) -> dict[str, Any]:
         "account_sid": callback.account_sid,
         "call_sid": callback.call_sid,
         "event": callback.event,
+        "method": callback.method,
         "url": mask_url_password(callback.last_url or callback.url),
         "params": dict(callback.params),
         "headers": callback.last_headers,
@@ -126,4 +135,52 @@ def callback_view(callback: CallbackRecord) -> dict[str, Any]:
         "delivered_at": format_iso_ms(callback.delivered_at_ms)
         if callback.delivered_at_ms
         else None,
+    }
+
+
+def _iso(ms: int | None) -> str | None:
+    return format_iso_ms(ms) if ms is not None else None
+
+
+def step_view(step: CallStep) -> dict[str, Any]:
+    """One step of a call's timeline (already masked where it was written)."""
+    view: dict[str, Any] = {"at": format_iso_ms(step.at_ms), "kind": step.kind, "name": step.name}
+    if step.url is not None:
+        view["url"] = step.url
+    if step.status_code is not None:
+        view["status_code"] = step.status_code
+    if step.code is not None:
+        view["code"] = step.code
+    view.update(step.detail)
+    if step.body:
+        view["body"] = step.body
+    return view
+
+
+def call_view(
+    call: CallRecord,
+    waiting: str | None,
+    steps: Sequence[CallStep],
+    status_callbacks: Sequence[CallbackRecord],
+) -> dict[str, Any]:
+    """A call: its status and numbers, what it waits in (``gather``, ``pause``), its
+    timeline, and its own status callbacks (its sessions' are theirs)."""
+    return {
+        "call_sid": call.sid,
+        "account_sid": call.account_sid,
+        "status": call.status,
+        "direction": call.direction,
+        "from": call.from_,
+        "to": call.to,
+        "caller": call.caller,
+        "url": mask_url_password(call.url) if call.url else None,
+        "runs_twiml": call.runs_twiml,
+        "voice_url": mask_url_password(call.voice_url) if call.voice_url else None,
+        "waiting": waiting,
+        "created_at": format_iso_ms(call.created_at_ms),
+        "start_time": _iso(call.start_time_ms),
+        "end_time": _iso(call.end_time_ms),
+        "duration": call.duration,
+        "steps": [step_view(step) for step in steps],
+        "status_callbacks": [callback_view(callback) for callback in status_callbacks],
     }

@@ -146,9 +146,10 @@ class CallRow:
 
 @dataclass(frozen=True, slots=True)
 class NewCallback:
-    """A callback an event causes, before it is stored: where it goes, what it says."""
+    """A callback an event causes, before it is stored: where it goes, what it says.
+    ``payment_sid`` is None for a call's status callback."""
 
-    payment_sid: str
+    payment_sid: str | None
     account_sid: str
     call_sid: str
     event: str
@@ -156,6 +157,7 @@ class NewCallback:
     params: Params
     idempotency_token: str
     created_at_ms: int
+    method: str = "POST"  # GET puts the params in the URL's query
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +165,19 @@ class PendingCallback:
     """What the delivery worker needs of a callback."""
 
     id: int
-    payment_sid: str
+    payment_sid: str | None  # None: a call's status callback
     account_sid: str
     call_sid: str
     url: str  # as the request gave it (a relative URL is resolved at delivery)
     params: Params
     idempotency_token: str
+    method: str = "POST"
+
+    @property
+    def queue(self) -> str:
+        """Whose callbacks this one is delivered in order with: its session's, or for a call
+        status callback its call's."""
+        return self.payment_sid or self.call_sid
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +185,7 @@ class CallbackRecord:
     """A callback as the control plane shows it, with its last attempt."""
 
     id: int
-    payment_sid: str
+    payment_sid: str | None  # None: a call's status callback
     account_sid: str
     call_sid: str
     event: str
@@ -192,6 +201,7 @@ class CallbackRecord:
     last_url: str | None  # the URL the last attempt went to (resolved; the password masked)
     last_headers: dict[str, str]  # the headers the last attempt sent (credentials masked)
     last_response: str = ""  # the start of the last answer
+    method: str = "POST"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Every call has a caller. In ``auto`` mode (the default) it keys in its scripted value for an
 item shortly after the agent's Capture request is accepted; in ``manual`` mode it keys
-nothing until a test says so (``POST /_emulator/payments/{Sid}/input``). A call's script
+nothing until a test says so (``POST /_emulator/payments/{Sid}/input``). At a ``<Gather>`` an auto caller keys the
+script's ``gather`` (or ``gather-N``) value, a manual one what a test keys
+(``POST /_emulator/calls/{CallSid}/digits``). A call's script
 comes from the fixtures or from the control plane; items it does not name fall back to the
 settings' defaults (a valid Visa test card, an expiry date in the future, a security code,
 a postal code, a valid ABA routing number and an account number). The second entry of a
@@ -18,11 +20,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from emulator.domain import cards
 from emulator.domain.vocabulary import CAPTURE_ITEMS, KEYPAD_PATTERN, MATCHER_SUFFIX
 
-__all__ = ["CallerDefaults", "CallerScripts", "InvalidScript"]
+__all__ = ["GATHER", "CallerDefaults", "CallerScripts", "InvalidScript"]
 
 KEYPAD = re.compile(KEYPAD_PATTERN)
 
@@ -51,11 +54,21 @@ class CallerDefaults:
         }[item]
 
 
+GATHER: Final = "gather"
+"""The script key for what the caller keys at every ``<Gather>``; ``gather-N`` (N from 1) for
+the N-th ``<Gather>`` of the call only, which wins over ``gather``. No key: the caller keys
+nothing, and the ``<Gather>`` times out."""
+_GATHER_KEY = re.compile(r"^gather(?:-[1-9][0-9]{0,3})?$")
+
+
 def check_script(script: Mapping[str, str]) -> dict[str, str]:
     """A script as given, or :class:`InvalidScript` (never echoing the values)."""
     for item, value in script.items():
-        if item not in CAPTURE_ITEMS:  # not echoed: a mistaken key could be a card number
-            raise InvalidScript(f"unknown item; items are {', '.join(CAPTURE_ITEMS)}")
+        if item not in CAPTURE_ITEMS and not _GATHER_KEY.match(item):
+            # not echoed: a mistaken key could be a card number
+            raise InvalidScript(
+                f"unknown item; items are {', '.join(CAPTURE_ITEMS)}, gather and gather-N"
+            )
         if not isinstance(value, str) or not KEYPAD.fullmatch(value):
             raise InvalidScript(
                 f"the value for {item} must be 1 to 32 digits (or letters, * and #),"
@@ -77,6 +90,15 @@ class CallerScripts:
 
     def reset(self) -> None:
         self._scripts = dict(self._fixture_scripts)
+
+    def gather_value(self, call_sid: str, number: int) -> str | None:
+        """What the caller keys at the call's ``number``-th ``<Gather>`` (from 1), or None:
+        it keys nothing."""
+        script = self._scripts.get(call_sid, {})
+        return script.get(f"{GATHER}-{number}", script.get(GATHER))
+
+    def forget(self, call_sid: str) -> None:
+        self._scripts.pop(call_sid, None)
 
     def value(self, call_sid: str, item: str, card_brand: str | None, today: date) -> str:
         """What the caller keys in for ``item``."""

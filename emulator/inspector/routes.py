@@ -28,6 +28,7 @@ from emulator.deps import (
 from emulator.domain.records import SessionRecord
 from emulator.domain.summaries import Page
 from emulator.inspector import replay, views
+from emulator.inspector.calls import router as call_pages
 from emulator.inspector.render import UI, RenderDep, asset_tag, assets
 from emulator.services.listings import Listings
 
@@ -38,6 +39,7 @@ CALLS_PER_PAGE = 20
 SESSIONS_PER_CALL = 5
 
 router = APIRouter(include_in_schema=False)
+router.include_router(call_pages)  # /calls/{CallSid}: emulator.inspector.calls
 
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 Search = Annotated[str | None, Query(max_length=200)]

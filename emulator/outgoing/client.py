@@ -91,6 +91,8 @@ class Reply:
     shown: the password masked, credentials masked; ``headers`` is empty when nothing was sent.
     ``challenged``: the server answered 401 with a Basic challenge first, and the request was
     sent again with the URL's credentials (this is the answer to that one).
+    ``answer_headers`` are the answer's headers (names in lower case; a repeated one joined
+    with ``, ``).
     """
 
     url: str
@@ -103,6 +105,7 @@ class Reply:
     partial_status: int | None = None
     duration_ms: float = 0.0
     challenged: bool = False
+    answer_headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
 
 class _HostSlots:
@@ -255,6 +258,7 @@ class Outgoing:
             status_code=response.status_code,
             body=response.content,
             truncated=bool(response.extensions.get(TRUNCATED)),
+            answer_headers=_answer_headers(response.headers),
         )
         return reply, response.headers.get_list("www-authenticate")
 
@@ -272,6 +276,14 @@ def _asks_for_basic(reply: Reply, challenges: list[str]) -> bool:
     """A 401 whose ``WWW-Authenticate`` offers Basic with a realm: Twilio then sends the
     request again with the URL's credentials (a Digest challenge is not answered)."""
     return reply.status_code == 401 and any(basic_challenge(value) for value in challenges)
+
+
+def _answer_headers(headers: httpx.Headers) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in headers.multi_items():
+        name = name.lower()
+        found[name] = f"{found[name]}, {value}" if name in found else value
+    return found
 
 
 def _since(started: float) -> float:

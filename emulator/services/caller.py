@@ -19,11 +19,10 @@ from emulator.clock import Clock
 from emulator.domain import machine
 from emulator.domain.records import CallRow, SessionRecord
 from emulator.domain.scripts import CallerScripts
-from emulator.domain.vocabulary import AUTO, CALLER_MODES, SILENCE, CallerMode
-from emulator.ids import IdGenerator
+from emulator.domain.vocabulary import AUTO, SILENCE, CallerMode
 from emulator.services.sessions import Sessions, UnknownResource
 from emulator.services.vault import SECRET_ITEMS, KeyedSoFar, Vault, fingerprint
-from emulator.store import accounts, calls, sessions
+from emulator.store import calls, sessions
 from emulator.store import connectors as connector_store
 from emulator.store.db import Database
 
@@ -43,7 +42,6 @@ class Caller:
         self,
         db: Database,
         clock: Clock,
-        ids: IdGenerator,
         sessions: Sessions,
         scripts: CallerScripts,
         vault: Vault,
@@ -52,7 +50,6 @@ class Caller:
     ) -> None:
         self._db = db
         self._clock = clock
-        self._ids = ids
         self._sessions = sessions
         self._scripts = scripts
         self._vault = vault
@@ -65,36 +62,26 @@ class Caller:
     def default_mode(self) -> CallerMode:
         return self._settings.mode
 
+    @property
+    def delay_s(self) -> float:
+        """How soon the auto caller keys (after a Capture, or a ``<Gather>``'s prompts)."""
+        return self._settings.delay_s
+
     # --- calls -----------------------------------------------------------------------------
 
-    async def create_call(
-        self,
-        account_sid: str,
-        caller: str | None,
-        script: dict[str, str],
-        url: str | None,
+    async def set_caller(
+        self, call_sid: str, mode: CallerMode, script: dict[str, str] | None = None
     ) -> CallRow:
-        call_sid = self._ids.sid("CA")
-        if caller is not None and caller not in CALLER_MODES:
-            raise ValueError(f"caller must be one of {', '.join(CALLER_MODES)}")
-        now = self._clock.now_ms()
-
-        def insert(conn: sqlite3.Connection) -> CallRow:
-            if accounts.get(conn, account_sid) is None:
-                raise UnknownResource(f"account {account_sid} does not exist")
-            return calls.insert(conn, call_sid, account_sid, now, url=url, caller=caller)
-
-        self._scripts.set(call_sid, script)  # validates before anything is written
-        return await self._db.write(insert)
-
-    async def set_caller(self, call_sid: str, mode: CallerMode) -> CallRow:
         """Switch the call's simulated caller (and its active session's) to ``auto`` or
-        ``manual``; an auto caller at once keys the item being captured, if any."""
+        ``manual``, and with ``script`` give it a new script; an auto caller at once keys the
+        item being captured, if any."""
 
         def unit(conn: sqlite3.Connection) -> CallRow:
             call = calls.get(conn, call_sid)
             if call is None:
                 raise UnknownResource(f"call {call_sid} does not exist")
+            if script is not None:
+                self._scripts.set(call_sid, script)  # validates first
             calls.set_caller(conn, call_sid, mode)
             for sid in sessions.active_on_call(conn, call_sid):
                 sessions.set_caller(conn, sid, mode)
@@ -106,29 +93,20 @@ class Caller:
 
         return await self._db.write(unit)
 
-    async def hang_up(self, call_sid: str) -> CallRow:
-        """The call ends; a session still active on it ends with ``caller-hung-up``."""
-
-        def unit(conn: sqlite3.Connection) -> CallRow:
-            now = self._clock.now_ms()
-            call = calls.get(conn, call_sid)
-            if call is None:
-                raise UnknownResource(f"call {call_sid} does not exist")
-            calls.end(conn, call_sid)
-            for sid in sessions.active_on_call(conn, call_sid):
-                record = sessions.load(conn, sid)
-                assert record is not None
-                ended = machine.hang_up(record.session)
-                if ended is not None:
-                    session, event = ended
-                    record = replace(record, session=session, updated_at_ms=now)
-                    self._sessions.save(conn, record, now)
-                    self._sessions.announce(conn, record, event, now)
-                    self._keyed.drop(sid)
-                    self._db.after_commit(partial(self._vault.drop, sid))
-            return replace(call, status=calls.COMPLETED)
-
-        return await self._db.write(unit)
+    def end_sessions(self, conn: sqlite3.Connection, call_sid: str, now: int) -> None:
+        """The call has ended (inside its transaction): a session still active on it ends
+        with ``caller-hung-up``."""
+        for sid in sessions.active_on_call(conn, call_sid):
+            record = sessions.load(conn, sid)
+            assert record is not None
+            ended = machine.hang_up(record.session)
+            if ended is not None:
+                session, event = ended
+                record = replace(record, session=session, updated_at_ms=now)
+                self._sessions.save(conn, record, now)
+                self._sessions.announce(conn, record, event, now)
+                self._keyed.drop(sid)
+                self._db.after_commit(partial(self._vault.drop, sid))
 
     # --- keying ----------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ sends them.
 A row is inserted in the same transaction as the state change that causes it (:meth:`enqueue`),
 so an accepted request never loses its callback and a refused or replayed one never makes
 one. Once the transaction commits, the row is handed to the worker, which POSTs it without
-ever delaying the API's answer: in order per session (one delivery at a time per session),
-concurrently across sessions, with Twilio's connection overrides
+ever delaying the API's answer: in order per session (one delivery at a time per session;
+a call's status callbacks in order per call), concurrently across sessions, with Twilio's connection overrides
 (:mod:`emulator.domain.overrides`: the URL's ``#ct=...&rc=...`` fragment, else the settings,
 whose defaults are Twilio's: one retry, only when no connection could be made, all attempts
 within 15 s).
@@ -52,6 +52,7 @@ from emulator.domain.overrides import (
 from emulator.domain.records import CallbackRecord, NewCallback, PendingCallback
 from emulator.domain.signing import compute_signature, signed_url
 from emulator.domain.urls import mask_url_password, scrub_password
+from emulator.domain.voice import with_query
 from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
 from emulator.services.callback_log import AttemptOutcome, CallbackLog
 from emulator.services.grace import finish_within
@@ -90,7 +91,7 @@ class DeliverySettings:
 
 
 class Delivery:
-    """Delivers committed callbacks, in order per session."""
+    """Delivers committed callbacks, in order per session (per call for a call's own)."""
 
     def __init__(
         self,
@@ -105,7 +106,8 @@ class Delivery:
         self._settings = settings
         self._queues: dict[str, deque[PendingCallback]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Neither a call's URL nor an account's token changes; only a reset removes them.
+        # An account's token never changes (a reset removes it); a call's URL changes as the
+        # call runs TwiML (forget_call_url).
         self._call_urls: dict[str, str | None] = {}
         self._tokens: dict[str, str] = {}
         self._closing = False
@@ -169,6 +171,10 @@ class Delivery:
             queue.extend(kept)
         self._log.forget(account_sid)
 
+    def forget_call_url(self, call_sid: str) -> None:
+        """The call's URL changed (it runs another TwiML document): look it up again."""
+        self._call_urls.pop(call_sid, None)
+
     # --- queueing ----------------------------------------------------------------------------
 
     def enqueue(self, conn: sqlite3.Connection, callback: NewCallback) -> None:
@@ -185,22 +191,24 @@ class Delivery:
         return self._log.find({"id": callback_id})[0]
 
     def _add(self, pending: PendingCallback) -> None:
-        """Queue a committed callback; its session's deliveries run one at a time, in order.
+        """Queue a committed callback; its session's (or, for a call status callback, its
+        call's) deliveries run one at a time, in order.
         Once stopping, nothing new starts: the row stays pending for the next start."""
         if self._closing:
             return
-        queue = self._queues.get(pending.payment_sid)
+        key = pending.queue
+        queue = self._queues.get(key)
         if queue is None:
-            queue = self._queues[pending.payment_sid] = deque()
+            queue = self._queues[key] = deque()
             queue.append(pending)
-            task = asyncio.get_running_loop().create_task(self._drain(pending.payment_sid))
+            task = asyncio.get_running_loop().create_task(self._drain(key))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
             queue.append(pending)
 
-    async def _drain(self, payment_sid: str) -> None:
-        queue = self._queues[payment_sid]
+    async def _drain(self, key: str) -> None:
+        queue = self._queues[key]
         try:
             while queue and not self._closing:
                 pending = queue[0]
@@ -211,8 +219,8 @@ class Delivery:
                 if queue and queue[0] is pending:
                     queue.popleft()
         finally:
-            if self._queues.get(payment_sid) is queue:
-                del self._queues[payment_sid]
+            if self._queues.get(key) is queue:
+                del self._queues[key]
 
     # --- delivery ----------------------------------------------------------------------------
 
@@ -268,19 +276,27 @@ class Delivery:
         if token is None:
             error = f"account {pending.account_sid} no longer exists"
             return AttemptOutcome(mask_url_password(url), error=error)
+        body = b""
+        if pending.method == "GET":  # the parameters in the query: the signed URL has them
+            url = with_query(url, list(pending.params))
+            signature = compute_signature(token, signed_url(url), ())
+        else:
+            body = form_body(pending.params)
+            signature = compute_signature(token, signed_url(url), pending.params)
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": USER_AGENT,
             "I-Twilio-Idempotency-Token": pending.idempotency_token,
-            "X-Twilio-Signature": compute_signature(token, signed_url(url), pending.params),
+            "X-Twilio-Signature": signature,
         }
+        if pending.method != "GET":
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
         remaining_s = max(deadline - time.monotonic(), 0.001)
         reply = await self._outgoing.send(
             OutgoingRequest(
-                "POST",
+                pending.method,
                 url,
                 headers,
-                form_body(pending.params),
+                body,
                 timeout_s=min(settings.read_timeout_ms / 1000, remaining_s),
                 connect_timeout_s=min(settings.connect_timeout_ms / 1000, remaining_s),
                 deadline_s=remaining_s,

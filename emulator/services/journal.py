@@ -14,9 +14,18 @@ from typing import Any
 from emulator.domain.masking import mask_card_numbers
 from emulator.domain.urls import mask_url_password
 
-__all__ = ["MAX_SEARCH", "Journal", "JournalEntry", "bounded", "journal_params", "masked"]
+__all__ = [
+    "MAX_RESPONSE",
+    "MAX_SEARCH",
+    "Journal",
+    "JournalEntry",
+    "bounded",
+    "journal_params",
+    "masked",
+]
 
-MAX_VALUE = 512  # characters of a form value, a path or a response the journal keeps
+MAX_VALUE = 512  # characters of a form value or a path the journal keeps
+MAX_RESPONSE = 4096  # characters of an answer it keeps (a Call's JSON is about 2,000)
 MAX_PARAMS = 64  # form fields the journal keeps of one request
 MAX_SEARCH = 64  # characters of a free-text search looked for
 

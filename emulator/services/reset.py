@@ -8,6 +8,7 @@ from emulator.clock import Clock
 from emulator.domain.scripts import CallerScripts
 from emulator.ids import IdGenerator
 from emulator.services.accounts import AccountService
+from emulator.services.call_runner import CallRunner
 from emulator.services.caller import Caller
 from emulator.services.delivery import Delivery
 from emulator.services.faults import Faults
@@ -21,6 +22,7 @@ class Resetter:
         self,
         accounts: AccountService,
         caller: Caller,
+        runner: CallRunner,
         delivery: Delivery,
         journal: Journal,
         scripts: CallerScripts,
@@ -31,6 +33,7 @@ class Resetter:
     ) -> None:
         self._accounts = accounts
         self._caller = caller
+        self._runner = runner
         self._delivery = delivery
         self._journal = journal
         self._scripts = scripts
@@ -46,6 +49,7 @@ class Resetter:
         starts the seeded identifier streams afresh: the emulator is as it started. Raises
         :class:`~emulator.services.accounts.UnknownAccount` for an account that does not exist.
         """
+        await self._runner.forget(account_sid)  # the calls' TwiML stops before they are wiped
         await self._accounts.wipe(account_sid)
         self._delivery.forget(account_sid)
         self._journal.clear(account_sid)

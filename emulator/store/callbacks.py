@@ -28,27 +28,28 @@ def _params(text: str) -> Params:
     return tuple((name, value) for name, value in json.loads(text))
 
 
-_PENDING_COLUMNS = "id, payment_sid, account_sid, call_sid, url, params, idempotency_token"
+_PENDING_COLUMNS = "id, payment_sid, account_sid, call_sid, url, params, idempotency_token, method"
 
 
 def _pending(row: Sequence[Any]) -> PendingCallback:
-    callback_id, payment_sid, account_sid, call_sid, url, params, token = row
+    callback_id, payment_sid, account_sid, call_sid, url, params, token, method = row
     return PendingCallback(
-        callback_id, payment_sid, account_sid, call_sid, url, _params(params), token
+        callback_id, payment_sid, account_sid, call_sid, url, _params(params), token, method
     )
 
 
 def insert(conn: sqlite3.Connection, callback: NewCallback) -> PendingCallback:
     cursor = conn.execute(
-        "INSERT INTO callbacks (payment_sid, account_sid, call_sid, event, url, params,"
+        "INSERT INTO callbacks (payment_sid, account_sid, call_sid, event, url, method, params,"
         " idempotency_token, state, attempts, created_at_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
         (
             callback.payment_sid,
             callback.account_sid,
             callback.call_sid,
             callback.event,
             callback.url,
+            callback.method,
             json.dumps(callback.params, separators=(",", ":")),
             callback.idempotency_token,
             callback.created_at_ms,
@@ -63,6 +64,7 @@ def insert(conn: sqlite3.Connection, callback: NewCallback) -> PendingCallback:
         callback.url,
         callback.params,
         callback.idempotency_token,
+        callback.method,
     )
 
 
@@ -144,7 +146,7 @@ def find(conn: sqlite3.Connection, filters: Mapping[str, str | int | None]) -> l
     rows = conn.execute(
         "SELECT c.id, c.payment_sid, c.account_sid, c.call_sid, c.event, c.url, c.params,"
         " c.idempotency_token, c.state, c.attempts, c.status_code, c.error, c.created_at_ms,"
-        " c.delivered_at_ms, a.url, a.headers, a.response FROM callbacks c"
+        " c.delivered_at_ms, a.url, a.headers, a.response, c.method FROM callbacks c"
         " LEFT JOIN callback_attempts a"
         " ON a.id = (SELECT max(id) FROM callback_attempts WHERE callback_id = c.id)"
         + (" WHERE " + " AND ".join(where) if where else "")
@@ -173,6 +175,7 @@ def _record(row: Sequence[Any]) -> CallbackRecord:
         last_url,
         last_headers,
         last_response,
+        method,
     ) = row
     return CallbackRecord(
         id=callback_id,
@@ -192,6 +195,7 @@ def _record(row: Sequence[Any]) -> CallbackRecord:
         last_url=mask_url_password(last_url) if last_url else last_url,
         last_headers=_masked_headers(json.loads(last_headers)) if last_headers else {},
         last_response=last_response or "",
+        method=method,
     )
 
 

@@ -10,7 +10,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
+from emulator.domain.calls import IN_PROGRESS, CallRecord
 from emulator.domain.fixtures import FixtureSet, parents_first
+from emulator.store import calls as call_store
 from emulator.store import connectors as connector_store
 
 __all__ = ["insert_fixtures"]
@@ -48,10 +50,22 @@ def insert_fixtures(conn: sqlite3.Connection, fixtures: FixtureSet, now_ms: int)
         " VALUES (?, ?, ?, ?, ?)",
         [(k.sid, k.secret, k.account_sid, k.friendly_name, now_ms) for k in api_keys],
     )
-    conn.executemany(
-        "INSERT OR IGNORE INTO calls (sid, account_sid, status, url, caller, created_at_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(c.sid, c.account_sid, c.status, c.url, c.caller, now_ms) for c in calls],
+    call_store.insert_many(
+        conn,
+        [
+            CallRecord(
+                c.sid,
+                c.account_sid,
+                c.status,
+                now_ms,
+                now_ms,
+                caller=c.caller,
+                url=c.url,
+                start_time_ms=now_ms,
+                end_time_ms=None if c.status == IN_PROGRESS else now_ms,
+            )
+            for c in calls
+        ],
     )
     connectors = [c for c in fixtures.connectors if c.key not in loaded]
     for fixture in connectors:

@@ -21,6 +21,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "Call",
+    "CallStep",
     "Callback",
     "CallbackAttempt",
     "Connector",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 # Bumped whenever a table changes shape; a database of another version is refused at start-up.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # What an account *is* (kept when one account is reset), and the fixture bookkeeping (kept
 # too, so that a restart does not bring back what a reset removed). Every other table holds
@@ -63,14 +64,55 @@ class ApiKey(SQLModel, table=True):
 
 
 class Call(SQLModel, table=True):
+    """A call: one the Calls API placed or the control plane made (running TwiML), or one
+    Pay sessions simply run on (a fixture, a control-plane call without a voice URL)."""
+
     __tablename__ = "calls"
 
     sid: str = Field(primary_key=True, min_length=34, max_length=34)
     account_sid: str = Field(foreign_key="accounts.sid", index=True)
     status: str = "in-progress"
-    url: str | None = None  # the call's own URL: relative StatusCallbacks resolve against it
+    # The base of the call's relative URLs: the control plane's url, or the URL of the TwiML
+    # document the call is executing.
+    url: str | None = None
     caller: str | None = None  # "auto" or "manual"; None follows the emulator's setting
     created_at_ms: int
+    updated_at_ms: int
+    direction: str = "inbound"  # inbound or outbound-api
+    to_number: str | None = None
+    from_number: str | None = None
+    runs_twiml: bool = False  # a runner fetches and executes its TwiML
+    voice_url: str | None = None  # what it runs when answered (a redirect changes it)
+    voice_method: str = "POST"
+    twiml: str | None = None  # or this TwiML (the Twiml parameter, at most 4000 characters)
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: str = "completed"  # space-separated
+    timeout: int = 60
+    time_limit: int = 14400
+    start_time_ms: int | None = None  # answered
+    end_time_ms: int | None = None
+    sequence: int = 0  # status callbacks sent (the next SequenceNumber)
+
+
+class CallStep(SQLModel, table=True):
+    """One step of a call running TwiML, for the timeline: a document requested (URL, status,
+    time, the TwiML), a verb run, digits keyed, a status change, a notification."""
+
+    __tablename__ = "call_steps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_sid: str = Field(foreign_key="calls.sid", index=True)
+    at_ms: int
+    kind: str  # request, verb, input, status, notice
+    name: str  # the verb, the status, the method, the notice's level
+    url: str | None = None  # the password masked
+    status_code: int | None = None
+    code: int | None = None  # a notification's error code
+    detail: str = ""  # JSON object: what the timeline shows of the step
+    body: str = ""  # a document's text (at most 64 KiB, card numbers masked)
 
 
 class Connector(SQLModel, table=True):
@@ -150,13 +192,14 @@ class Callback(SQLModel, table=True):
     __table_args__ = (Index("ix_callbacks_pending", "state", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    payment_sid: str = Field(index=True)
+    payment_sid: str | None = Field(default=None, index=True)  # None: a call status callback
     # Not indexed: every index clustered by session or call costs a page per session in each
     # commit; listing an account's or a call's callbacks (control plane only) scans instead.
     account_sid: str
     call_sid: str
     event: str  # what caused it (create, capture, key-in, complete, cancel, hang-up, star)
     url: str  # as the request gave it (relative URLs are resolved at delivery)
+    method: str = "POST"  # a call's StatusCallbackMethod may be GET: the params in the query
     params: str  # JSON list of [name, value] pairs: the form body, masked values only
     idempotency_token: str  # I-Twilio-Idempotency-Token, the same on every attempt
     state: str = "pending"  # pending, delivered or failed

@@ -18,6 +18,7 @@ carries the emulator's explanation (its ``detail``).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -156,42 +157,154 @@ class ControlClient:
         caller: str | None = None,
         script: Mapping[str, str] | None = None,
         url: str | None = None,
+        *,
+        voice_url: str | None = None,
+        method: str | None = None,
+        from_: str | None = None,
+        to: str | None = None,
+        fallback_url: str | None = None,
+        status_callback: str | None = None,
+        status_callback_event: Sequence[str] | None = None,
+        status_callback_method: str | None = None,
     ) -> str:
-        """A new in-progress call of the account, with a simulated caller.
+        """A new call of the account, with a simulated caller. Without ``voice_url``, a call
+        in progress that runs no TwiML (for the Payments API); with it, an inbound call that
+        rings and fetches its TwiML from ``voice_url`` (see :meth:`call`).
 
         Args:
             account_sid: the call's account.
-            caller: ``auto`` (keys the script's value after each Capture) or ``manual``
-                (keys nothing until :meth:`key_in`); default: the emulator's ``caller``
-                setting.
-            script: what the caller keys, per item (``{"payment-card-number": "4000..."}``);
+            caller: ``auto`` (keys the script's value after each Capture, and at each
+                ``<Gather>``) or ``manual`` (keys nothing until :meth:`key_in` or
+                :meth:`key_in_call`); default: the emulator's ``caller`` setting.
+            script: what the caller keys, per item (``{"payment-card-number": "4000..."}``)
+                and at ``<Gather>``s (``gather``: at every one; ``gather-2``: at the second);
                 a value ending in ``...`` makes the caller go quiet after it.
-            url: the call's own URL, against which relative StatusCallbacks resolve.
+            url: the call's own URL, against which relative StatusCallbacks resolve (until
+                the call runs a TwiML document: then that document's URL).
+            voice_url: where the call fetches its TwiML (the voice webhook).
+            method: ``POST`` (default) or ``GET``, for ``voice_url``.
+            from_: the caller's number (``From``; default ``+15555550100``).
+            to: the number called (``To``; default ``+15555550199``).
+            fallback_url: asked when ``voice_url`` fails (with ``ErrorCode``, ``ErrorUrl``).
+            status_callback: where the call's status callbacks go.
+            status_callback_event: which: ``initiated``, ``ringing``, ``answered``,
+                ``completed`` (default: ``completed``).
+            status_callback_method: ``POST`` (default) or ``GET``.
 
         Returns:
             The CallSid.
         """
         body: dict[str, Any] = {"account_sid": account_sid, "script": dict(script or {})}
-        if caller is not None:
-            body["caller"] = caller
-        if url is not None:
-            body["url"] = url
+        optional: dict[str, Any] = {
+            "caller": caller,
+            "url": url,
+            "voice_url": voice_url,
+            "method": method,
+            "from": from_,
+            "to": to,
+            "fallback_url": fallback_url,
+            "status_callback": status_callback,
+            "status_callback_method": status_callback_method,
+            "status_callback_event": list(status_callback_event)
+            if status_callback_event is not None
+            else None,
+        }
+        body |= {key: value for key, value in optional.items() if value is not None}
         call_sid: str = self._json(self.http.post("/_emulator/calls", json=body))["call_sid"]
         return call_sid
 
-    def set_caller(self, call_sid: str, mode: str) -> dict[str, Any]:
+    def call(self, call_sid: str) -> dict[str, Any]:
+        """The call view.
+
+        Args:
+            call_sid: the call.
+
+        Returns:
+            ``{"call_sid", "account_sid", "status", "direction", "from", "to", "caller",
+            "url", "runs_twiml", "voice_url", "waiting" ("gather", "pause" or None),
+            "created_at", "start_time", "end_time", "duration", "steps", "status_callbacks"}``;
+            each step is ``{"at", "kind" (request, verb, input, status, notice, note),
+            "name", ...}``.
+        """
+        view: dict[str, Any] = self._json(self.http.get(f"/_emulator/calls/{call_sid}"))
+        return view
+
+    def key_in_call(self, call_sid: str, digits: str) -> dict[str, Any]:
+        """The caller keys ``digits`` into the call's ``<Gather>`` (a ``#`` among them ends
+        the input when it is the ``finishOnKey``).
+
+        Args:
+            call_sid: the call, waiting in a ``<Gather>`` (else :class:`ControlError`, 409).
+            digits: ``0``-``9``, ``*`` and ``#``.
+
+        Returns:
+            The call view (see :meth:`call`).
+        """
+        view: dict[str, Any] = self._json(
+            self.http.post(f"/_emulator/calls/{call_sid}/digits", json={"digits": digits})
+        )
+        return view
+
+    def wait_for_call(
+        self,
+        call_sid: str,
+        status: str | Sequence[str] | None = None,
+        waiting: str | None = None,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Wait until the call is in ``status`` (one of them), or waits in ``waiting``
+        (``gather`` or ``pause``); the change feed (not a sleep) waits between looks.
+
+        Args:
+            call_sid: the call.
+            status: e.g. ``completed``, or ``["completed", "canceled"]``.
+            waiting: ``gather`` (it takes keys: :meth:`key_in_call`) or ``pause``.
+            timeout: seconds to wait at most.
+
+        Returns:
+            The call view (see :meth:`call`).
+
+        Raises:
+            TimeoutError: the call did not get there within ``timeout`` seconds.
+        """
+        wanted = (status,) if isinstance(status, str) else tuple(status or ())
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self.changes()
+            view = self.call(call_sid)
+            if (not wanted or view["status"] in wanted) and (
+                waiting is None or view["waiting"] == waiting
+            ):
+                return view
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    f"call {call_sid} is {view['status']}"
+                    + (f", waiting in {view['waiting']}" if view["waiting"] else "")
+                    + f" after {timeout:g} s"
+                )
+            with contextlib.suppress(TimeoutError):
+                self.wait_for_change(version, timeout=min(left, _POLL_S))
+
+    def set_caller(
+        self, call_sid: str, mode: str, script: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """Switch the call's simulated caller (and its active session's); an auto caller at
         once keys the item being captured.
 
         Args:
             call_sid: the call.
             mode: ``auto`` or ``manual``.
+            script: a new script for the caller (see :meth:`create_call`).
 
         Returns:
             ``{"call_sid", "caller"}``.
         """
+        body: dict[str, Any] = {"mode": mode}
+        if script is not None:
+            body["script"] = dict(script)
         result: dict[str, Any] = self._json(
-            self.http.post(f"/_emulator/calls/{call_sid}/caller", json={"mode": mode})
+            self.http.post(f"/_emulator/calls/{call_sid}/caller", json=body)
         )
         return result
 
@@ -348,7 +461,8 @@ class ControlClient:
             timeout: how long ``wait_for`` waits at most (then it answers with what there is).
 
         Returns:
-            ``[{"id", "payment_sid", "event", "url", "params", "headers", "response",
+            ``[{"id", "payment_sid" (None for a call's status callback), "event", "method",
+            "url", "params", "headers", "response",
             "idempotency_token", "state", "attempts", "status_code", "error", "created_at",
             "delivered_at"}, ...]``.
         """

@@ -40,7 +40,13 @@ from emulator.errors import (
 from emulator.ids import IdGenerator
 from emulator.services.auth import WWW_AUTHENTICATE, Authenticator, Principal
 from emulator.services.faults import FaultRule, Faults
-from emulator.services.journal import Journal, JournalEntry, bounded, journal_params
+from emulator.services.journal import (
+    MAX_RESPONSE,
+    Journal,
+    JournalEntry,
+    bounded,
+    journal_params,
+)
 from emulator.services.metrics import Metrics
 from emulator.twilio_api.render import Headers, response_headers
 
@@ -53,7 +59,7 @@ access_logger = logging.getLogger("emulator.access")
 # The ASGI scope extension (set by emulator.server.protocol) that closes the connection.
 CLOSE_CONNECTION = "emulator.close_connection"
 
-ALLOWED_METHODS = b"POST, OPTIONS"  # the Payments resources' (405 answers list them)
+ALLOWED_METHODS = b"POST, OPTIONS"  # most paths' (405 answers list a path's methods)
 HOST_CACHE_SIZE = 1024  # Host headers judged, kept: most clients send one or two
 
 _ACCOUNT_IN_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:/|\.json$|$)")
@@ -106,6 +112,7 @@ class _Exchange:
     auth_failure: str | None = None  # which authentication check failed
     route: str = OTHER_ROUTE  # the matched route's template (metrics)
     code: int | None = None  # the answer's Twilio error code
+    allow: bytes = ALLOWED_METHODS  # a 405's Allow header
 
 
 class TwilioApi:
@@ -182,7 +189,7 @@ class TwilioApi:
                 extra.append((b"www-authenticate", WWW_AUTHENTICATE))
                 exchange.auth_failure = exc.reason or None
             elif isinstance(exc, MethodNotAllowed):
-                extra.append((b"allow", ALLOWED_METHODS))
+                extra.append((b"allow", exchange.allow))
         except Exception:
             logger.exception("unhandled error answering request %s", exchange.request_id)
             error = InternalServerError()
@@ -230,7 +237,13 @@ class TwilioApi:
             principal = self._auth.authenticate(authorization, params.get("account_sid"))
             exchange.principal = principal
             if exchange.method != route.method:
-                raise MethodNotAllowed()
+                same = [r for r in self._routes if r.pattern.pattern == route.pattern.pattern]
+                chosen = next((r for r in same if r.method == exchange.method), None)
+                if chosen is None:
+                    methods = sorted({r.method for r in same})
+                    exchange.allow = ", ".join([*methods, "OPTIONS"]).encode()
+                    raise MethodNotAllowed()
+                route = chosen
             exchange.form = form = self._form(await _read_body(receive))
             request = ApiRequest(principal, path, params, form, exchange.request_id)
             return await route.handler(request)
@@ -309,7 +322,7 @@ class TwilioApi:
                 call_sid=params.get("call_sid"),
                 payment_sid=params.get("payment_sid"),
                 status=status,
-                response=bounded(body.decode("utf-8", "replace")),
+                response=bounded(body.decode("utf-8", "replace"), MAX_RESPONSE),
                 duration_ms=round((time.perf_counter() - exchange.started) * 1000, 3),
                 auth_failure=exchange.auth_failure,
             )

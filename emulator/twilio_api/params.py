@@ -54,6 +54,7 @@ __all__ = [
     "parse_create",
     "parse_update",
     "require",
+    "valid_host",
 ]
 
 Form = dict[str, str]
@@ -169,7 +170,7 @@ def _status_callback(form: Form) -> str:
             raise _invalid("StatusCallback", value, "is not an http(s) URL or a relative URL")
     elif not parts.path and not parts.netloc and not parts.query:
         raise _invalid("StatusCallback", value, "is not an http(s) URL or a relative URL")
-    if parts.hostname and not _valid_host(parts.hostname):
+    if parts.hostname and not valid_host(parts.hostname):
         raise _invalid("StatusCallback", value, "does not name a valid host")
     return value
 
@@ -178,7 +179,7 @@ _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 @functools.lru_cache(maxsize=1024)  # most requests of a suite name the same few hosts
-def _valid_host(host: str) -> bool:
+def valid_host(host: str) -> bool:
     """An IP address, or a DNS name whose labels are letters, digits and hyphens once
     encoded with IDNA (what an HTTP client can connect to)."""
     try:

@@ -179,3 +179,51 @@ test("the ES module entry point exports the same client", async () => {
   assert.equal(esm.ControlClient, ControlClient);
   assert.equal(esm.default.ControlClient, ControlClient);
 });
+
+test("an inbound call runs the app's TwiML: keys by hand, then by script", async () => {
+  const http = require("node:http");
+  const pages = {
+    "/in": '<Response><Gather action="/next" numDigits="3"/></Response>',
+    "/next": '<Response><Gather action="/done" finishOnKey="#"/></Response>',
+    "/done": "<Response><Hangup/></Response>",
+  };
+  const seen = [];
+  const app = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const path = new URL(request.url, "http://x").pathname;
+      seen.push({ path, params: Object.fromEntries(new URLSearchParams(body)) });
+      response.writeHead(200, { "content-type": "text/xml" });
+      response.end(pages[path] || "<Response/>");
+    });
+  });
+  await new Promise((resolve) => app.listen(0, "127.0.0.1", resolve));
+  try {
+    const base = `http://127.0.0.1:${app.address().port}`;
+    const account = await control.createAccount();
+    const callSid = await control.createCall(account.accountSid, {
+      caller: "manual",
+      voiceUrl: `${base}/in`,
+      from: "+14155550100",
+      to: "+14155550123",
+      statusCallback: "http://127.0.0.1:9/status",
+      statusCallbackEvent: ["answered", "completed"],
+    });
+    const waiting = await control.waitForCall(callSid, { waiting: "gather" });
+    assert.equal(waiting.direction, "inbound");
+    assert.equal(waiting.from, "+14155550100");
+    await control.setCaller(callSid, "auto", { script: { gather: "9#" } });
+    await control.keyInCall(callSid, "123");
+    const view = await control.waitForCall(callSid, { status: "completed" });
+    assert.deepEqual(
+      seen.map(({ path, params }) => [path, params.Digits]),
+      [["/in", undefined], ["/next", "123"], ["/done", "9"]],
+    );
+    assert.deepEqual(view.status_callbacks.map((c) => c.event), ["answered", "completed"]);
+    assert.equal((await control.call(callSid)).steps.at(-1).name, "completed");
+    await assert.rejects(control.keyInCall(callSid, "1"), { status: 409 });
+  } finally {
+    app.close();
+  }
+});

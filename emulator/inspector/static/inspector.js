@@ -311,6 +311,14 @@
       counted(form);
       return partial ? `${digits.length} keys sent (partial)` : `${digits.length} keys sent`;
     },
+    async "call-digits"(form) {
+      const entry = form.querySelector("input[name=digits]");
+      const digits = entry.value.trim();
+      if (!digits) throw new ControlError("key some digits first");
+      await control("POST", `/calls/${sid(form.dataset.call)}/digits`, { digits });
+      entry.value = "";
+      return `${digits.length} keys sent to the <Gather>`;
+    },
     async "fault-add"(form) {
       const rule = {};
       for (const [name, value] of new FormData(form)) {

@@ -1,0 +1,292 @@
+"""Calls, as the Calls API and the control plane make and change them.
+
+* :meth:`CallService.place`: ``POST .../Calls.json``, an ``outbound-api`` call, ``queued``
+  when answered (201), then dialled and run by :mod:`.call_runner`.
+* :meth:`CallService.update`: ``POST .../Calls/{Sid}.json``: ``Status=completed|canceled``
+  ends it as :func:`~emulator.domain.calls.requested_end` says; ``Url`` or ``Twiml``
+  redirects it ("begin processing TwiML from either a new URL or from the TwiML provided");
+  a call that has ended refuses both (21220).
+* :meth:`CallService.create`: ``POST /_emulator/calls``: with a ``voice_url`` an ``inbound``
+  call that fetches its TwiML while ringing; without, a call in progress that runs no TwiML
+  (as before calls had TwiML), for the Payments API to run sessions on.
+* :meth:`CallService.hang_up` and :meth:`CallService.key`: the caller hangs up, or keys
+  digits into the call's ``<Gather>``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Final
+
+from emulator.clock import Clock
+from emulator.domain.calls import (
+    CANCELED,
+    COMPLETED,
+    DEFAULT_EVENTS,
+    IN_PROGRESS,
+    INBOUND,
+    OUTBOUND_API,
+    QUEUED,
+    RINGING,
+    CallNotLive,
+    CallRecord,
+    CallStep,
+    CreateCall,
+    UpdateCall,
+    requested_end,
+)
+from emulator.domain.masking import mask_card_numbers
+from emulator.domain.records import CallbackRecord
+from emulator.domain.scripts import CallerScripts
+from emulator.domain.twiml import Notice
+from emulator.domain.vocabulary import CALLER_MODES
+from emulator.ids import IdGenerator
+from emulator.services.call_events import CallEvents
+from emulator.services.call_flow import Fetch, Inline, Instruction
+from emulator.services.call_runner import CallRunner
+from emulator.services.callback_log import CallbackLog
+from emulator.services.sessions import UnknownResource
+from emulator.store import accounts, call_steps, calls
+from emulator.store.db import Database
+
+__all__ = ["DEFAULT_FROM", "DEFAULT_TO", "CallService", "InboundCall", "NotGathering"]
+
+DEFAULT_FROM: Final = "+15555550100"
+DEFAULT_TO: Final = "+15555550199"
+"""The numbers of a control-plane call that names none (555-01xx: reserved for fiction)."""
+
+
+class NotGathering(LookupError):
+    """Digits were keyed on a call that is not in a ``<Gather>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundCall:
+    """What ``POST /_emulator/calls`` gives for a call (all but the account optional)."""
+
+    account_sid: str
+    caller: str | None = None
+    script: dict[str, str] = field(default_factory=dict)
+    url: str | None = None
+    voice_url: str | None = None
+    method: str = "POST"
+    from_: str | None = None
+    to: str | None = None
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: tuple[str, ...] = DEFAULT_EVENTS
+
+
+class CallService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdGenerator,
+        events: CallEvents,
+        runner: CallRunner,
+        scripts: CallerScripts,
+        log: CallbackLog,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._ids = ids
+        self._events = events
+        self.runner = runner
+        self._scripts = scripts
+        self._log = log
+
+    # --- the Calls API ---------------------------------------------------------------------------
+
+    async def place(self, account_sid: str, request: CreateCall) -> CallRecord:
+        """A call to ``To``, ``queued``; dialled once committed."""
+        now = self._clock.now_ms()
+        record = CallRecord(
+            self._ids.sid("CA"),
+            account_sid,
+            QUEUED,
+            now,
+            now,
+            direction=OUTBOUND_API,
+            to=request.to,
+            from_=request.from_,
+            runs_twiml=True,
+            voice_url=request.url,
+            voice_method=request.method,
+            twiml=_kept(request.twiml) if request.url is None else None,
+            fallback_url=request.fallback_url,
+            fallback_method=request.fallback_method,
+            status_callback=request.status_callback,
+            status_callback_method=request.status_callback_method,
+            status_callback_events=request.status_callback_events,
+            timeout=request.timeout,
+            time_limit=request.time_limit,
+        )
+
+        def unit(conn: sqlite3.Connection) -> CallRecord:
+            calls.insert_record(conn, record)
+            for code, message in request.warnings:
+                self._events.notice(conn, record.sid, Notice(code, message))
+            self._db.after_commit(partial(self.runner.start, record.sid, account_sid))
+            return record
+
+        return await self._db.write(unit)
+
+    def fetch(self, account_sid: str, sid: str) -> CallRecord:
+        call = calls.load(self._db.conn, sid)
+        if call is None or call.account_sid != account_sid:
+            raise UnknownResource(f"call {sid} does not exist")
+        return call
+
+    async def update(self, account_sid: str, sid: str, request: UpdateCall) -> CallRecord:
+        """End or redirect the call (see the module's docstring). Raises
+        :class:`UnknownResource`, or :class:`~emulator.domain.calls.CallNotLive` (21220)."""
+        call = self.fetch(account_sid, sid)
+        if not call.live:
+            raise CallNotLive(call.status)
+        if request.status is not None:
+            ending = requested_end(call.status, request.status)
+            if ending is None:  # canceled: "it will not affect calls already in progress"
+                return call
+            return await self._end(sid, ending)
+        if request.url is None and request.twiml is None:
+            return call  # StatusCallback needs Url "in the same statement": accepted, ignored
+
+        def unit(conn: sqlite3.Connection) -> CallRecord:
+            current = calls.load(conn, sid)
+            if current is None or not current.live:
+                raise CallNotLive(current.status if current else COMPLETED)
+            changed = replace(
+                current,
+                runs_twiml=True,
+                voice_url=request.url,
+                voice_method=request.method,
+                twiml=_kept(request.twiml) if request.url is None else None,
+                fallback_url=request.fallback_url or current.fallback_url,
+                fallback_method=request.fallback_method or current.fallback_method,
+                status_callback=request.status_callback or current.status_callback,
+                status_callback_method=request.status_callback_method
+                or current.status_callback_method,
+                time_limit=request.time_limit or current.time_limit,
+                updated_at_ms=self._clock.now_ms(),
+            )
+            calls.save(conn, changed)
+            where = request.url or "the Twiml parameter"
+            detail = [("note", f"redirected by the Calls API to {where}")]
+            self._events.step(conn, sid, "note", "redirect", url=request.url, detail=detail)
+            return changed
+
+        changed = await self._db.write(unit)
+        if changed.status != QUEUED:  # a queued call reads its new TwiML when it is dialled
+            instruction: Instruction = (
+                Fetch(request.url, request.method, fallback=True)
+                if request.url is not None
+                else Inline(_kept(request.twiml) or "")
+            )
+            await self.runner.redirect(sid, account_sid, instruction)  # starts one if none ran
+        return changed
+
+    # --- the control plane -----------------------------------------------------------------------
+
+    async def create(self, request: InboundCall) -> CallRecord:
+        """A control-plane call (see the module's docstring)."""
+        if request.caller is not None and request.caller not in CALLER_MODES:
+            raise ValueError(f"caller must be one of {', '.join(CALLER_MODES)}")
+        now = self._clock.now_ms()
+        sid = self._ids.sid("CA")
+        twiml = request.voice_url is not None
+        record = CallRecord(
+            sid,
+            request.account_sid,
+            RINGING if twiml else IN_PROGRESS,
+            now,
+            now,
+            direction=INBOUND,
+            to=request.to or (DEFAULT_TO if twiml else None),
+            from_=request.from_ or (DEFAULT_FROM if twiml else None),
+            caller=request.caller,
+            url=request.url,
+            runs_twiml=twiml,
+            voice_url=request.voice_url,
+            voice_method=request.method,
+            fallback_url=request.fallback_url,
+            fallback_method=request.fallback_method,
+            status_callback=request.status_callback,
+            status_callback_method=request.status_callback_method,
+            status_callback_events=request.status_callback_events,
+            start_time_ms=None if twiml else now,
+        )
+
+        def unit(conn: sqlite3.Connection) -> CallRecord:
+            if accounts.get(conn, request.account_sid) is None:
+                raise UnknownResource(f"account {request.account_sid} does not exist")
+            calls.insert_record(conn, record)
+            if twiml:
+                self._events.step(conn, sid, "status", RINGING, detail=[("note", "inbound call")])
+                self._db.after_commit(partial(self.runner.start, sid, request.account_sid))
+            return record
+
+        self._scripts.set(sid, request.script)  # validates before anything is written
+        return await self._db.write(unit)
+
+    async def hang_up(self, sid: str) -> CallRecord:
+        """The caller hangs up: the call ends (``completed``, or ``canceled`` before it was
+        answered); a session still active on it ends with ``caller-hung-up``. A call that has
+        ended stays as it is."""
+        call = calls.load(self._db.conn, sid)
+        if call is None:
+            raise UnknownResource(f"call {sid} does not exist")
+        if not call.live:
+            return call
+        return await self._end(sid, COMPLETED if call.status == IN_PROGRESS else CANCELED)
+
+    async def _end(self, sid: str, status: str) -> CallRecord:
+        await self.runner.stop(sid)
+
+        def unit(conn: sqlite3.Connection) -> CallRecord:
+            call = calls.load(conn, sid)
+            if call is None:
+                raise UnknownResource(f"call {sid} does not exist")
+            if not call.live:
+                return call
+            return self._events.move(conn, call, status, self._clock.now_ms())
+
+        ended = await self._db.write(unit)
+        self._scripts.forget(sid)
+        return ended
+
+    def key(self, sid: str, digits: str) -> CallRecord:
+        """The caller keys ``digits`` into the call's ``<Gather>``. Raises
+        :class:`UnknownResource`, or :class:`NotGathering`."""
+        call = calls.load(self._db.conn, sid)
+        if call is None:
+            raise UnknownResource(f"call {sid} does not exist")
+        if not self.runner.key(sid, digits):
+            raise NotGathering(f"call {sid} is not in a <Gather>")
+        return call
+
+    # --- reads -------------------------------------------------------------------------------------
+
+    def get(self, sid: str) -> CallRecord | None:
+        return calls.load(self._db.conn, sid)
+
+    def steps(self, sid: str) -> list[CallStep]:
+        return call_steps.of_call(self._db.conn, sid)
+
+    def status_callbacks(self, sid: str) -> list[CallbackRecord]:
+        """The call's own status callbacks (not its sessions'), in order."""
+        found = self._log.find({"call_sid": sid})
+        return [callback for callback in found if callback.payment_sid is None]
+
+    def waiting(self, sid: str) -> str | None:
+        return self.runner.waiting(sid)
+
+
+def _kept(twiml: str | None) -> str | None:
+    """A ``Twiml`` parameter as the emulator keeps and runs it: card numbers masked (the
+    emulator says nothing aloud; what it records must hold no card data)."""
+    return mask_card_numbers(twiml) if twiml is not None else None
