@@ -64,9 +64,9 @@ def test_failed_callbacks_are_counted_and_filtered() -> None:
     conn, (one, two) = database("a", "b")
     for sid, state in ((one, "failed"), (one, "failed"), (one, "delivered"), (two, "delivered")):
         conn.execute(
-            "INSERT INTO callbacks (payment_sid, account_sid, call_sid, event, url, params,"
-            " idempotency_token, state, attempts, created_at_ms)"
-            " VALUES (?, 'AC', 'CA', 'create', 'u', '[]', 't', ?, 1, 0)",
+            "INSERT INTO callbacks (payment_sid, account_sid, call_sid, event, url, method,"
+            " params, idempotency_token, state, attempts, created_at_ms)"
+            " VALUES (?, 'AC', 'CA', 'create', 'u', 'POST', '[]', 't', ?, 1, 0)",
             (sid, state),
         )
     assert listings.failed_callbacks(conn, [one, two]) == {one: 2}
