@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -91,6 +92,9 @@ class Metrics:
             registry=registry,
         )
         self._open_streams: Callable[[str], int] | None = None
+        # the counter of each (route, method, status, code) seen: bounded by the routes, the
+        # methods and the codes the emulator answers with
+        self._request_counters: dict[tuple[str, str, int, int | None], Any] = {}
         for kind in STREAM_KINDS:
             self._streams.labels(kind).set_function(partial(self._streams_of, kind))
         self._connections: Callable[[], int] | None = None
@@ -106,7 +110,12 @@ class Metrics:
 
     def request(self, route: str, method: str, status: int, code: int | None) -> None:
         """A request was answered (``status`` 0: its connection was dropped)."""
-        self._requests.labels(route, method, str(status), "" if code is None else str(code)).inc()
+        key = (route, method, status, code)
+        child = self._request_counters.get(key)
+        if child is None:  # labels() takes a lock and builds its key: once per kind of answer
+            labels = (route, method, str(status), "" if code is None else str(code))
+            child = self._request_counters[key] = self._requests.labels(*labels)
+        child.inc()
 
     def callback_attempt(self, outcome: str, duration_s: float) -> None:
         """A delivery attempt ended: ``delivered``, ``failed`` or ``retrying``."""
