@@ -23,6 +23,7 @@ from emulator.domain.twiml import (
     NotEmulated,
     Notice,
     Pause,
+    Pay,
     Play,
     Redirect,
     Reject,
@@ -204,6 +205,12 @@ async def not_emulated(run: Runtime, live: Live, verb: NotEmulated, _: Loaded) -
     return NEXT
 
 
+async def pay_not_run(run: Runtime, live: Live, verb: Pay, loaded: Loaded) -> Outcome:
+    """Until ``<Pay>``'s handler is added (:meth:`CallRunner.handle`): passed over."""
+    await _step(run, live, "Pay", [("note", "<Pay> is not run here: the next verb runs")])
+    return NEXT
+
+
 HANDLERS: Final[dict[type, VerbHandler]] = {
     Say: say,
     Play: play,
@@ -213,4 +220,5 @@ HANDLERS: Final[dict[type, VerbHandler]] = {
     Hangup: hangup,
     Reject: reject,
     NotEmulated: not_emulated,
+    Pay: pay_not_run,
 }
