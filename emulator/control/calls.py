@@ -134,9 +134,10 @@ class DigitsRequest(BaseModel):
 
 @router.post("/calls/{call_sid}/digits")
 async def key_digits(calls: CallsDep, call_sid: str, request: DigitsRequest) -> dict[str, Any]:
-    """The caller keys digits into the call's ``<Gather>`` (409 when it is in none)."""
+    """The caller keys digits into the call's ``<Gather>``, or into what its ``<Pay>`` asks
+    for (``#`` ends an entry, ``*`` the ``<Pay>``); 409 when it waits in neither."""
     try:
-        calls.key(call_sid, request.digits)
+        await calls.key(call_sid, request.digits)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     except NotGathering as exc:

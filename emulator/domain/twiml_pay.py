@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Final
+from typing import Final, Literal, get_args
 
 from emulator.domain.cards import KNOWN_CARD_BRANDS
 from emulator.domain.money import CURRENCY_DECIMALS, AmountError, parse_charge_amount, payment_error
@@ -61,11 +61,14 @@ from emulator.errors import (
 __all__ = [
     "ACH_LANGUAGES",
     "CARD_LANGUAGES",
+    "MAX_ATTEMPTS_MEANS",
     "MAX_PARAMETERS",
     "MAX_PROMPTS",
     "Invalid",
+    "MaxAttemptsMeans",
     "Pay",
     "read_pay",
+    "tries",
 ]
 
 CARD_LANGUAGES: Final = (
@@ -83,6 +86,20 @@ CARD_LANGUAGES: Final = (
 )
 ACH_LANGUAGES: Final = CARD_LANGUAGES[:5]
 """"For ACH, possible values are": the English ones."""
+MaxAttemptsMeans = Literal["retries", "tries"]
+MAX_ATTEMPTS_MEANS: Final[tuple[MaxAttemptsMeans, ...]] = get_args(MaxAttemptsMeans)
+
+
+def tries(max_attempts: int, means: MaxAttemptsMeans = "retries") -> int:
+    """How many tries the caller has at each item. The ``<Pay>`` page's ``maxAttempts``
+    section reads as retries ("specifies the number of times <Pay> should retry", "The
+    default of 1 means <Pay> retries once ... reprompts one more time", as twilio-python's
+    "Maximum number of allowed retries"); its statusCallback's ``Attempt`` ("Possible values
+    are 1, 2, or 3") reads as tries. ``means`` picks (the setting
+    ``pay_max_attempts_means``)."""
+    return max_attempts + 1 if means == "retries" else max_attempts
+
+
 MAX_PROMPTS: Final = 100  # per <Pay>
 MAX_PARAMETERS: Final = 100  # per <Pay>
 _PROMPT_NESTABLE: Final = ("Say", "Play", "Pause")  # only in a <Prompt>

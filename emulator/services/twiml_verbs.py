@@ -3,7 +3,8 @@
 does not emulate.
 
 :data:`HANDLERS` maps a verb's class to its handler; the runner dispatches through it, and
-:meth:`~emulator.services.call_runner.CallRunner.handle` adds one (``<Pay>``'s, next).
+:meth:`~emulator.services.call_runner.CallRunner.handle` adds one (``<Pay>``'s:
+:mod:`emulator.services.pay_verb`, added by the app).
 
 Time: ``<Say>`` and ``<Play>`` take none (nothing is spoken or played: they are recorded on
 the timeline); ``<Pause>`` and ``<Gather>``'s ``timeout`` run on the emulator's clock
@@ -23,7 +24,6 @@ from emulator.domain.twiml import (
     NotEmulated,
     Notice,
     Pause,
-    Pay,
     Play,
     Redirect,
     Reject,
@@ -205,12 +205,6 @@ async def not_emulated(run: Runtime, live: Live, verb: NotEmulated, _: Loaded) -
     return NEXT
 
 
-async def pay_not_run(run: Runtime, live: Live, verb: Pay, loaded: Loaded) -> Outcome:
-    """Until ``<Pay>``'s handler is added (:meth:`CallRunner.handle`): passed over."""
-    await _step(run, live, "Pay", [("note", "<Pay> is not run here: the next verb runs")])
-    return NEXT
-
-
 HANDLERS: Final[dict[type, VerbHandler]] = {
     Say: say,
     Play: play,
@@ -220,5 +214,4 @@ HANDLERS: Final[dict[type, VerbHandler]] = {
     Hangup: hangup,
     Reject: reject,
     NotEmulated: not_emulated,
-    Pay: pay_not_run,
 }
