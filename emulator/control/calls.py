@@ -102,8 +102,9 @@ async def create_call(calls: CallsDep, request: NewCallRequest) -> NewCallRespon
 
 @router.get("/calls/{call_sid}")
 async def call(calls: CallsDep, call_sid: str) -> dict[str, Any]:
-    """The call: its status, what it waits in, its timeline (documents, verbs, keys,
-    notifications) and its status callbacks."""
+    """The call: its status, what it waits in, its timeline (documents, verbs, prompts,
+    ``<Pay>`` steps, keys, notifications), its status callbacks and what its ``<Pay>``s
+    sent."""
     return _view(calls, call_sid)
 
 
@@ -112,7 +113,11 @@ def _view(calls: CallService, call_sid: str) -> dict[str, Any]:
     if record is None:
         raise HTTPException(404, f"call {call_sid} does not exist")
     return call_view(
-        record, calls.waiting(call_sid), calls.steps(call_sid), calls.status_callbacks(call_sid)
+        record,
+        calls.waiting(call_sid),
+        calls.steps(call_sid),
+        calls.status_callbacks(call_sid),
+        calls.pay_callbacks(call_sid),
     )
 
 

@@ -49,6 +49,7 @@ from emulator.services.call_flow import Fetch, Inline, Instruction
 from emulator.services.call_runner import CallRunner
 from emulator.services.callback_log import CallbackLog
 from emulator.services.caller import Caller
+from emulator.services.pay_events import PAY_EVENTS
 from emulator.services.sessions import UnknownResource
 from emulator.store import accounts, call_steps, calls
 from emulator.store.db import Database
@@ -296,9 +297,15 @@ class CallService:
         return call_steps.of_call(self._db.conn, sid)
 
     def status_callbacks(self, sid: str) -> list[CallbackRecord]:
-        """The call's own status callbacks (not its sessions'), in order."""
+        """The call's own status callbacks (not its sessions', not its ``<Pay>``s'), in
+        order."""
         found = self._log.find({"call_sid": sid})
-        return [callback for callback in found if callback.payment_sid is None]
+        return [c for c in found if c.payment_sid is None and c.event not in PAY_EVENTS]
+
+    def pay_callbacks(self, sid: str) -> list[CallbackRecord]:
+        """What the call's ``<Pay>``s sent on the outbox (statusCallbacks, an ``action``
+        requested after the call ended), in order."""
+        return [c for c in self._log.find({"call_sid": sid}) if c.event in PAY_EVENTS]
 
     def waiting(self, sid: str) -> str | None:
         return self.runner.waiting(sid)

@@ -36,12 +36,13 @@ from emulator.services.delivery import Delivery
 from emulator.store import call_steps, calls
 from emulator.store.db import Database
 
-__all__ = ["ACTION", "STATUS", "PayEvents"]
+__all__ = ["ACTION", "PAY_EVENTS", "STATUS", "PayEvents"]
 
 STATUS: Final = "pay-status"
 """The event of a ``<Pay>`` statusCallback in the outbox."""
 ACTION: Final = "pay-action"
 """The event of an ``action`` request sent on the outbox (the call had ended)."""
+PAY_EVENTS: Final = (STATUS, ACTION)
 
 _ENDS: Final = frozenset(
     {

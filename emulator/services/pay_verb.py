@@ -343,7 +343,8 @@ class PayVerb:
             step = item.removesuffix(MATCHER_SUFFIX)
             asking = Asking(step, attempt, error, record.session.card_brand, matching)
             prompt = choose(verb.prompts, asking)
-            detail: list[tuple[str, object]] = [("for", step), ("attempt", attempt)]
+            detail: list[tuple[str, object]] = [("session", sid), ("for", step)]
+            detail.append(("attempt", attempt))
             if matching:
                 detail.append(("entry", "second (requireMatchingInputs)"))
             if error is not None:
@@ -404,7 +405,8 @@ class PayVerb:
                 return False
             step = "payment-processing"
             prompt = choose(verb.prompts, Asking(step))
-            self._events.step(conn, record.call_sid, "prompt", step, _heard(prompt, step))
+            heard = [("session", sid), *_heard(prompt, step)]
+            self._events.step(conn, record.call_sid, "prompt", step, heard)
             self._events.processing(conn, record, now)
             connector = self._settlement.connector_of(conn, record)
             session, event = machine.complete(
