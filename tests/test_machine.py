@@ -1443,7 +1443,7 @@ def test_matched_bank_items_are_entered_twice() -> None:
     session, _ = capture(session, "bank-account-number")
     session, _ = key_in(session, KeyedDigits("123456789", fingerprint="f1"), TODAY)
     session, _ = capture(session, "bank-account-number-matcher")
-    refused, event = key_in(session, KeyedDigits("123456780", fingerprint="f2"), TODAY)
+    _, event = key_in(session, KeyedDigits("123456780", fingerprint="f2"), TODAY)
     assert event.error_type is ErrorType.INPUT_MATCHING_FAILED
     session, event = key_in(session, KeyedDigits("123456789", fingerprint="f1"), TODAY)
     assert event.error_type is None
