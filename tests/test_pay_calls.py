@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, Pay, Prompt, VoiceResponse
 
 from emulator.testing import Account, EmulatorServer
-from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, reply
+from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, answer, reply
 from tests.voice_app import Page, Request, VoiceApp, signed_correctly, steps, twilio_client, verbs
 
 TO, FROM = "+14155550123", "+14155550100"
@@ -570,3 +571,47 @@ def test_card_data_is_kept_nowhere(tmp_path: Path) -> None:
     for path in tmp_path.iterdir():
         if path.is_file():
             assert card.encode() not in path.read_bytes(), path
+
+
+# --- the call ends first ----------------------------------------------------------------------
+
+
+def test_a_connectors_answer_after_the_hang_up_still_reaches_the_action(
+    server: EmulatorServer, account: Account, client: Client, app: VoiceApp
+) -> None:
+    """The caller hangs up while a Generic Pay Connector processes the payment: its answer
+    settles the session, and the action is requested with it (the call is over)."""
+    gate = threading.Event()
+    with GpcEndpoint([Reply(body=answer(charge_id="ch_late"), gate=gate)]).running() as endpoint:
+        server.control.create_connector(
+            account.account_sid,
+            "gpc",
+            generic={"endpoint_url": endpoint.url(), "username": USERNAME, "password": PASSWORD},
+        )
+        app.pages["/pay"] = twiml(
+            Pay(charge_amount="3.00", payment_connector="gpc", action="/paid")
+        )
+        sid = place(server, client, app, script={"payment-card-number": "4111111111111111"})
+        endpoint.wait_for(1)
+        server.control.hang_up(sid)
+        gate.set()
+        (paid,) = app.wait_for("/paid")
+    assert (paid.form["Result"], paid.form["PaymentConfirmationCode"]) == ("success", "ch_late")
+    assert paid.form["CallStatus"] == "completed"
+
+
+def test_a_restart_during_a_pay(tmp_path: Path) -> None:
+    """The call is ended at the next start (as any call running TwiML); its <Pay> ends with
+    caller-hung-up and its action is requested."""
+    database = tmp_path / "e.db"
+    with VoiceApp({"/paid": THANKS}).running() as app:
+        app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid"))
+        with EmulatorServer("--caller", "manual", database=database) as server:
+            account = server.control.create_account()
+            client = twilio_client(server.base_url, account.account_sid, account.auth_token)
+            sid = place(server, client, app, caller=None)
+            session = server.control.wait_for_pay(sid, "payment-card-number")
+        with EmulatorServer("--caller", "manual", database=database) as server:
+            (paid,) = app.wait_for("/paid")
+            assert paid.form["Result"] == "caller-hung-up"
+            assert server.control.payment(session["sid"])["state"] == "ended"
