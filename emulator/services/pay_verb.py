@@ -16,10 +16,9 @@ Connector: its endpoint, with the ``<Parameter>``s as ``parameters``) and the ``
 requested; the TwiML it answers continues the call ("Twilio continues the current call using
 the TwiML message returned in the response from the action URL").
 
-Before any of that: an attribute Twilio refuses ends the ``<Pay>`` with ``validation-error``,
-a connector that cannot serve it likewise (with its 64xxx code), and a session already active
-on the call (the Payments API's) with ``internal-error`` and a statusCallback
-``ErrorType=session-in-progress``; each still requests the ``action``.
+Before any of that, :mod:`.pay_start` checks the attributes, the connector and the call (an
+agent's session already on it); a ``<Pay>`` they stop asks nothing and requests the
+``action`` with its ``Result`` at once.
 
 A hang-up ends the session with ``caller-hung-up`` (its action is sent by
 :mod:`.pay_events`); a redirect by the Calls API ends it too, cancelled, and requests
@@ -36,24 +35,23 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from emulator.clock import Clock
-from emulator.domain import connectors, machine
-from emulator.domain.pay_payloads import Params, action_params, refusal_params
+from emulator.domain import machine
+from emulator.domain.pay_payloads import Params, action_params
 from emulator.domain.prompts import Asking, choose
-from emulator.domain.records import TWIML, CreatePayment, PayContext, SessionRecord
+from emulator.domain.records import SessionRecord
 from emulator.domain.twiml import Notice, Pause, Pay, Play, Say
-from emulator.domain.twiml_pay import MaxAttemptsMeans, tries
+from emulator.domain.twiml_pay import MaxAttemptsMeans
 from emulator.domain.twiml_prompt import Prompt
-from emulator.domain.vocabulary import ACH_DEBIT, AUTO, MATCHER_SUFFIX
+from emulator.domain.vocabulary import AUTO, MATCHER_SUFFIX
 from emulator.domain.voice import resolve
-from emulator.errors import ConnectorUnknown, InvalidPayOperation, TwilioError
 from emulator.ids import IdGenerator
 from emulator.services.call_flow import Fetch, Live, Loaded, Outcome, Runtime
 from emulator.services.caller import Caller
 from emulator.services.pay_events import PayEvents
+from emulator.services.pay_start import PayStarts
 from emulator.services.sessions import Sessions
 from emulator.services.settlement import SettlementService
-from emulator.services.vault import KeyedSoFar, Originals, Vault
-from emulator.store import connectors as connector_store
+from emulator.services.vault import KeyedSoFar, Vault
 from emulator.store import sessions as session_store
 from emulator.store.db import Database
 
@@ -98,15 +96,16 @@ class PayVerb:
     ) -> None:
         self._db = db
         self._clock = clock
-        self._ids = ids
         self._sessions = sessions
         self._caller = caller
         self._settlement = settlement
         self._vault = vault
         self._keyed = keyed
         self._events = events
-        self._means = max_attempts_means
         self._https_only = action_https_only
+        self._starts = PayStarts(
+            db, clock, ids, sessions, caller, vault, events, max_attempts_means
+        )
 
     # --- the verb ----------------------------------------------------------------------------
 
@@ -178,113 +177,12 @@ class PayVerb:
         status_callback: str | None,
         conn: sqlite3.Connection,
     ) -> _STARTED:
-        """The session, or the action request's parameters of a ``<Pay>`` that asks nothing."""
-        now = self._clock.now_ms()
+        """The session, or the action request's parameters of a ``<Pay>`` that asks nothing;
+        the verb's step on the timeline either way."""
         call = run.call(conn, live.sid)
-        per_item = tries(verb.max_attempts, self._means)
-        charging = verb.charge_amount is not None
-        detail: list[tuple[str, object]] = [
-            ("chargeAmount", verb.charge_amount),
-            ("currency", verb.currency if charging else None),
-            ("tokenType", None if charging else verb.token_type),
-            ("paymentMethod", verb.payment_method),
-            ("paymentConnector", verb.payment_connector),
-            ("action", action),
-            ("statusCallback", status_callback),
-            ("maxAttempts", f"{verb.max_attempts} ({per_item} tries an item)"),
-            ("timeout", verb.timeout),
-            ("language", verb.language),
-        ]
-        parameter = {p.name: p.value for p in verb.parameters} or None
-        refusal: tuple[str, str, int | None] | None = None
-        if verb.invalid is not None:
-            refusal = ("validation-error", verb.invalid.message, verb.invalid.code)
-        connector = connector_store.get(conn, call.account_sid, verb.payment_connector)
-        if refusal is None and connector is None:
-            message = (
-                f"{ConnectorUnknown.message} No Pay Connector named"
-                f" '{verb.payment_connector}' is installed"
-            )
-            refusal = ("validation-error", message, ConnectorUnknown.code)
-        if refusal is None and connector is not None:
-            try:
-                connectors.check_request(
-                    connector,
-                    verb.payment_method,
-                    charging,
-                    verb.currency,
-                    verb.token_type,
-                    parameter,
-                )
-            except TwilioError as error:
-                refusal = ("validation-error", error.text, error.code)
-        if refusal is None and session_store.active_on_call(conn, call.sid):
-            message = (
-                "Pay: Invalid Operation: a payment session is already in progress on this call"
-            )
-            refusal = ("internal-error", message, InvalidPayOperation.code)
-            if status_callback:
-                self._events.refused(
-                    conn,
-                    call.account_sid,
-                    call.sid,
-                    status_callback,
-                    verb.status_callback_method,
-                    "session-in-progress",
-                    now,
-                )
-        if refusal is not None:
-            result, message, code = refusal
-            detail += [("result", result), ("paymentError", message), ("payErrorCode", code)]
-            run.events.step(conn, live.sid, "verb", "Pay", detail=detail)
-            return refusal_params(result, verb.payment_method, message, code)
-        assert connector is not None
-        create = CreatePayment(
-            status_callback="",
-            payment_method=verb.payment_method,
-            bank_account_type=verb.bank_account_type if verb.payment_method == ACH_DEBIT else None,
-            charge_amount=verb.charge_amount,
-            currency=verb.currency,
-            description=verb.description,
-            min_postal_code_length=verb.min_postal_code_length,
-            parameter=parameter,
-            payment_connector=verb.payment_connector,
-            postal_code=verb.postal_code,
-            security_code=verb.security_code,
-            timeout=verb.timeout,
-            token_type=verb.token_type,
-            valid_card_types=verb.valid_card_types,
-            require_matching_inputs=verb.matching,
-        )
-        session, event = machine.start(create.session_config())
-        record = SessionRecord(
-            sid=self._ids.sid("PK"),
-            account_sid=call.account_sid,
-            call_sid=call.sid,
-            request=create.stored(),
-            session=session,
-            status_callback=status_callback or "",
-            caller=call.caller or self._caller.default_mode,
-            created_at_ms=now,
-            updated_at_ms=now,
-            origin=TWIML,
-            pay=PayContext(
-                action=action,
-                status_callback=status_callback,
-                status_callback_method=verb.status_callback_method,
-                tries=per_item,
-                language=verb.language,
-                postal_code=verb.postal_code_value,
-            ),
-        )
-        run.events.step(conn, live.sid, "verb", "Pay", detail=[*detail, ("session", record.sid)])
-        session_store.insert(conn, record)
-        self._sessions.announce(conn, record, event, now)
-        if connector.generic is not None:  # it gets the description and parameters as given
-            originals = Originals(verb.description, parameter)
-            keep = partial(self._vault.keep_originals, call.account_sid, record.sid, originals)
-            self._db.after_commit(keep)
-        return record
+        started, detail = self._starts.start(conn, call, verb, action, status_callback)
+        run.events.step(conn, live.sid, "verb", "Pay", detail=detail)
+        return started
 
     # --- asking for an item ------------------------------------------------------------------
 
