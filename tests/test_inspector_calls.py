@@ -97,7 +97,7 @@ def test_the_call_page_shows_the_pays_prompts_tries_and_callbacks(
     its statusCallbacks with their attempts, the action request; the session page draws its
     path from the same steps; no card data on either page."""
     app.pages["/pay"] = (
-        '<Response><Pay chargeAmount="7.50" action="/done" statusCallback="/status">'
+        '<Response><Pay chargeAmount="7.50" action="/done" statusCallback="/status" timeout="600">'
         '<Prompt for="payment-card-number"><Say>Your card, please</Say></Prompt>'
         '<Prompt for="payment-card-number" errorType="invalid-card-number">'
         "<Say>That card number is not valid</Say></Prompt></Pay></Response>"

@@ -201,7 +201,9 @@ def test_max_attempts_exhausted(
     """maxAttempts="1": "<Pay> retries once when it encounters a timeout or receives invalid
     data"; then the action gets too-many-failed-attempts, PaymentError naming the last
     error; the <Prompt> for each try as Twilio's page describes it."""
-    pay = Pay(max_attempts=1, charge_amount="5", action="/paid", status_callback="/status")
+    pay = Pay(
+        max_attempts=1, charge_amount="5", action="/paid", status_callback="/status", timeout=60
+    )
     for attrs, text in (
         ({}, "Enter your card number."),
         ({"error_type": "invalid-card-number"}, "That card number is invalid."),
@@ -216,7 +218,7 @@ def test_max_attempts_exhausted(
     server.control.key_in(session["sid"], "4242424242424241")  # fails the Luhn check
     server.control.wait_for_pay(sid, "payment-card-number", attempt=2)
     server.control.key_in(session["sid"], "42424", partial=True)
-    server.control.set_clock(advance_seconds=5)  # the timeout, on the emulator's clock
+    server.control.set_clock(advance_seconds=60)  # the timeout, on the emulator's clock
     (paid,) = app.wait_for("/paid")
     assert paid.form["Result"] == "too-many-failed-attempts"
     assert paid.form["PaymentError"] == "invalid-card-number"
@@ -236,7 +238,7 @@ def test_max_attempts_exhausted(
 def test_a_timeout_then_a_valid_entry(
     server: EmulatorServer, client: Client, app: VoiceApp
 ) -> None:
-    pay = Pay(charge_amount="5", action="/paid", status_callback="/status", timeout=3)
+    pay = Pay(charge_amount="5", action="/paid", status_callback="/status", timeout=60)
     prompt = Prompt(for_="expiration-date", error_type="timeout")
     prompt.say("Sorry, you did not enter an expiration date.")
     pay.append(prompt)
@@ -245,7 +247,7 @@ def test_a_timeout_then_a_valid_entry(
     session = server.control.wait_for_pay(sid, "payment-card-number")
     server.control.key_in(session["sid"], "4242424242424242")
     server.control.wait_for_pay(sid, "expiration-date", attempt=1)
-    server.control.set_clock(advance_seconds=3)  # nothing keyed: input-timeout
+    server.control.set_clock(advance_seconds=60)  # nothing keyed: input-timeout
     server.control.wait_for_pay(sid, "expiration-date", attempt=2)
     server.control.set_caller(sid, "auto")  # the rest from the script
     (paid,) = app.wait_for("/paid")
@@ -264,7 +266,7 @@ def test_a_timeout_then_a_valid_entry(
 
 
 def test_star_interrupts(server: EmulatorServer, client: Client, app: VoiceApp) -> None:
-    app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid"))
+    app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid", timeout=600))
     sid = place(server, client, app, caller="manual")
     server.control.wait_for_pay(sid, "payment-card-number")
     server.control.key_in_call(sid, "42*")  # the call's keypad: * ends the <Pay>
@@ -279,7 +281,9 @@ def test_a_hang_up(
 ) -> None:
     """The action is requested with caller-hung-up; its TwiML is not run (the call is
     over)."""
-    app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid", status_callback="/status"))
+    app.pages["/pay"] = twiml(
+        Pay(charge_amount="5", action="/paid", status_callback="/status", timeout=600)
+    )
     sid = place(server, client, app, caller="manual")
     session = server.control.wait_for_pay(sid, "payment-card-number")
     if how == "control plane":
@@ -434,7 +438,7 @@ def test_a_session_already_on_the_call(
 def test_no_agent_session_while_a_pay_runs(
     server: EmulatorServer, client: Client, app: VoiceApp
 ) -> None:
-    app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid"))
+    app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid", timeout=600))
     sid = place(server, client, app, caller="manual")
     session = server.control.wait_for_pay(sid, "payment-card-number")
     with pytest.raises(TwilioRestException) as raised:
@@ -453,7 +457,7 @@ def test_no_agent_session_while_a_pay_runs(
 
 
 def test_a_redirect_ends_the_pay(server: EmulatorServer, client: Client, app: VoiceApp) -> None:
-    app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid"))
+    app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid", timeout=600))
     app.pages["/elsewhere"] = "<Response><Say>Moving on</Say></Response>"
     sid = place(server, client, app, caller="manual")
     session = server.control.wait_for_pay(sid, "payment-card-number")
@@ -515,7 +519,9 @@ def test_the_other_reading_of_max_attempts_and_https_actions(tmp_path: Path) -> 
     ):
         account = server.control.create_account()
         client = twilio_client(server.base_url, account.account_sid, account.auth_token)
-        app.pages["/pay"] = twiml(Pay(max_attempts=1, action="https://127.0.0.1:9/paid"))
+        app.pages["/pay"] = twiml(
+            Pay(max_attempts=1, action="https://127.0.0.1:9/paid", timeout=600)
+        )
         sid = place(server, client, app, caller="manual")
         session = server.control.wait_for_pay(sid, "payment-card-number")
         assert session["pay"]["tries"] == 1
@@ -605,7 +611,7 @@ def test_a_restart_during_a_pay(tmp_path: Path) -> None:
     caller-hung-up and its action is requested."""
     database = tmp_path / "e.db"
     with VoiceApp({"/paid": THANKS}).running() as app:
-        app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid"))
+        app.pages["/pay"] = twiml(Pay(charge_amount="5", action="/paid", timeout=600))
         with EmulatorServer("--caller", "manual", database=database) as server:
             account = server.control.create_account()
             client = twilio_client(server.base_url, account.account_sid, account.auth_token)
