@@ -621,3 +621,38 @@ def test_a_restart_during_a_pay(tmp_path: Path) -> None:
             (paid,) = app.wait_for("/paid")
             assert paid.form["Result"] == "caller-hung-up"
             assert server.control.payment(session["sid"])["state"] == "ended"
+
+
+def test_a_forced_outcome_and_a_get_status_callback(
+    server: EmulatorServer, account: Account, client: Client, app: VoiceApp
+) -> None:
+    """The control plane's forced outcome works on a <Pay>'s session as on an agent's; a
+    statusCallbackMethod of GET puts the fields in the query, signed."""
+    app.pages["/pay"] = twiml(
+        Pay(
+            charge_amount="8.00",
+            action="/paid",
+            status_callback="/status",
+            status_callback_method="GET",
+            timeout=600,
+        )
+    )
+    sid = place(server, client, app, caller="manual")
+    session = server.control.wait_for_pay(sid, "payment-card-number")
+    server.control.set_outcome(
+        session["sid"],
+        result="payment-connector-error",
+        pay_error_code=64002,
+        payment_error="payment processor is unavailable",
+    )
+    server.control.set_caller(sid, "auto")
+    (paid,) = app.wait_for("/paid")
+    assert paid.form["Result"] == "payment-connector-error"
+    assert (paid.form["PayErrorCode"], paid.form["PaymentError"]) == (
+        "64002",
+        "payment processor is unavailable",
+    )
+    first = app.wait_for("/status")[0]
+    assert first.method == "GET"
+    assert (first.query["For"], first.query["Attempt"]) == ("payment-card-number", "1")
+    assert signed_correctly(account.auth_token, first, app.base_url)
