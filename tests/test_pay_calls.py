@@ -55,6 +55,10 @@ def place(
     script: dict[str, str] | None = None,
     **params: Any,
 ) -> str:
+    """Place a call to ``path``, then give it its caller. The server's callers are manual, so
+    this cannot race the <Pay>: its session starts manual and set_caller switches it (the
+    script in place first), or it starts with the call's new mode. (A <Gather> reads its
+    script when it starts: a test answers it with key_in_call.)"""
     call = client.calls.create(to=TO, from_=FROM, url=app.url(path), **params)
     sid = str(call.sid)
     if caller is not None:
@@ -337,7 +341,10 @@ def test_a_gather_before_the_pay(server: EmulatorServer, client: Client, app: Vo
     menu.append(gather)
     app.pages["/start"] = str(menu)
     app.pages["/menu"] = twiml(Pay(charge_amount="42.00", action="/paid"))
-    sid = place(server, client, app, path="/start", script={"gather": "1"})
+    sid = place(server, client, app, path="/start", caller=None)
+    server.control.wait_for_call(sid, waiting="gather")
+    server.control.set_caller(sid, "auto")  # for the <Pay>: the menu's key is the test's
+    server.control.key_in_call(sid, "1")
     (chosen,) = app.wait_for("/menu")
     assert chosen.form["Digits"] == "1"
     (paid,) = app.wait_for("/paid")
@@ -544,7 +551,7 @@ def test_card_data_is_kept_nowhere(tmp_path: Path) -> None:
     card, cvv = "5555555555554444", "987"
     with (
         EmulatorServer(
-            "--caller", "auto", "--log-level", "debug", database=tmp_path / "e.db"
+            "--caller", "manual", "--log-level", "debug", database=tmp_path / "e.db"
         ) as server,
         VoiceApp({"/status": NO_CONTENT, "/paid": THANKS}).running() as app,
     ):
@@ -558,7 +565,8 @@ def test_card_data_is_kept_nowhere(tmp_path: Path) -> None:
             caller="auto",
             script={"payment-card-number": card, "security-code": cvv},
         )
-        app.wait_for("/paid")
+        (paid,) = app.wait_for("/paid")
+        assert paid.form["PaymentCardNumber"] == "xxxxxxxxxxxx4444"  # the script's card
         view = server.control.wait_for_call(sid, status="completed")
         shown = json.dumps(
             [
