@@ -30,6 +30,7 @@ from emulator.control.routes import router as control_router
 from emulator.deps import STATE_NAMES
 from emulator.domain.hostnames import HostNames, Origins
 from emulator.domain.scripts import CallerDefaults, CallerScripts
+from emulator.domain.twiml import Pay
 from emulator.errors import TwilioError
 from emulator.ids import IdGenerator
 from emulator.inspector.routes import router as inspector_router
@@ -51,6 +52,8 @@ from emulator.services.idempotency import IdempotentAnswers
 from emulator.services.journal import Journal
 from emulator.services.listings import Listings
 from emulator.services.metrics import Metrics
+from emulator.services.pay_events import PayEvents
+from emulator.services.pay_verb import PayVerb
 from emulator.services.payments import PaymentRequests
 from emulator.services.reset import Resetter
 from emulator.services.sessions import Sessions
@@ -128,6 +131,7 @@ class Emulator:
             {c.sid: {str(k): v for k, v in c.script.items()} for c in fixtures.calls if c.script},
         )
         vault, keyed = Vault(), KeyedSoFar()
+        pay_events = PayEvents(self.db, self.clock, self.ids, self.delivery)
         self.sessions = Sessions(
             self.db,
             self.ids,
@@ -136,6 +140,7 @@ class Emulator:
             Deadlines(self.clock),
             input_timeout_from=settings.input_timeout_from,
             cancel_result=settings.cancel_result,
+            pay_events=pay_events,
         )
         self.caller = Caller(
             self.db,
@@ -165,9 +170,27 @@ class Emulator:
             self.call_runner,
             self.scripts,
             self.callback_log,
+            self.caller,
         )
         self.settlement = SettlementService(
             self.db, self.clock, self.ids, self.sessions, vault, self.outgoing, self.metrics
+        )
+        # <Pay> on calls: the same sessions, driven by the verb.
+        self.call_runner.handle(
+            Pay,
+            PayVerb(
+                self.db,
+                self.clock,
+                self.ids,
+                self.sessions,
+                self.caller,
+                self.settlement,
+                vault,
+                keyed,
+                pay_events,
+                max_attempts_means=settings.pay_max_attempts_means,
+                action_https_only=settings.pay_action_https_only,
+            ).run,
         )
         self.payments = PaymentRequests(
             self.db,

@@ -33,6 +33,7 @@ from emulator.domain.cards import (
 )
 from emulator.domain.overrides import TWILIO_RETRY_COUNT, TWILIO_RETRY_POLICY, RetryOn
 from emulator.domain.timeouts import INPUT_TIMEOUT_FROM, InputTimeoutFrom
+from emulator.domain.twiml_pay import MaxAttemptsMeans
 from emulator.domain.vocabulary import AUTO, CallerMode
 
 __all__ = [
@@ -158,6 +159,17 @@ class Settings(BaseSettings):
         description="A `ChargeAmount` that is a number out of range (negative, 1,000,000 or "
         "more, too many decimals): `refuse` the create (400, 64003), or accept it and end the "
         "session's complete with `Result=validation-error`.",
+    )
+    pay_max_attempts_means: MaxAttemptsMeans = Field(
+        "retries",
+        description='What `<Pay maxAttempts=N>` counts: `retries` (the `<Pay>` page: "The '
+        'default of `1` means `<Pay>` retries *once*": N + 1 tries an item) or `tries` (N '
+        "tries an item, as the statusCallback's `Attempt` of 1 to 3 suggests).",
+    )
+    pay_action_https_only: bool = Field(
+        False,
+        description="Refuse a `<Pay>` `action` that is not https (Twilio's 64016, \"Action URL "
+        'does not use https://"): off by default, as test apps listen on plain http.',
     )
     caller_delay_ms: Annotated[int, Metavar("MS")] = Field(
         50, ge=0, description="How long the auto caller waits after a Capture before keying."

@@ -88,3 +88,48 @@ def test_an_unknown_call_is_404(ui: httpx.Client) -> None:
     page = ui.get(f"{UI}/calls/CA" + "0" * 32)
     assert page.status_code == 404
     assert "does not exist" in page.text
+
+
+def test_the_call_page_shows_the_pays_prompts_tries_and_callbacks(
+    server: EmulatorServer, account: Account, app: VoiceApp, ui: httpx.Client
+) -> None:
+    """A <Pay>: its verb, the prompt chosen for each try (what it says), each try's error,
+    its statusCallbacks with their attempts, the action request; the session page draws its
+    path from the same steps; no card data on either page."""
+    app.pages["/pay"] = (
+        '<Response><Pay chargeAmount="7.50" action="/done" statusCallback="/status" timeout="600">'
+        '<Prompt for="payment-card-number"><Say>Your card, please</Say></Prompt>'
+        '<Prompt for="payment-card-number" errorType="invalid-card-number">'
+        "<Say>That card number is not valid</Say></Prompt></Pay></Response>"
+    )
+    client = twilio_client(server.base_url, account.account_sid, account.auth_token)
+    call = client.calls.create(to="+14155550123", from_="+14155550100", url=app.url("/pay"))
+    session = server.control.wait_for_pay(call.sid, "payment-card-number", attempt=1)
+    waiting = ui.get(f"{UI}/calls/{call.sid}").text
+    assert 'data-waiting="pay"' in waiting
+    assert "Key into the &lt;Pay&gt;" in waiting
+    server.control.key_in_call(call.sid, "4111111111111112#")  # fails the Luhn check
+    server.control.wait_for_pay(call.sid, "payment-card-number", attempt=2)
+    server.control.set_caller(call.sid, "auto", {"payment-card-number": CARD})
+    app.wait_for("/done")
+    server.control.wait_for_call(call.sid, status="completed")
+    text = ui.get(f"{UI}/calls/{call.sid}").text
+    assert "&lt;Pay&gt;" in text
+    assert "Your card, please" in text
+    assert "That card number is not valid" in text
+    assert "errorType=&#34;invalid-card-number&#34;&gt;" in text  # the prompt chosen
+    assert "asks for payment-card-number (try 2 of 2)" in text
+    assert 'data-kind="pay" data-name="key-in"' in text
+    assert "invalid-card-number" in text
+    assert 'data-event="pay-status"' in text
+    assert "For=payment-processing" in text
+    assert app.url("/done") in text  # the action request, with its parameters
+    assert CARD not in text
+    assert "4111111111111112" not in text
+    page = ui.get(f"{UI}/sessions/{session['sid']}").text
+    assert "run by" in page
+    assert 'data-kind="prompt"' in page
+    assert "attempts-exhausted" in page  # on the picture, not taken
+    assert 'data-state="completed"' in page
+    assert "there are no agent requests to replay" in page
+    assert CARD not in page

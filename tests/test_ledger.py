@@ -75,6 +75,8 @@ def test_the_settings_of_the_ledgers_decisions_are_in_it() -> None:
         "invalid_charge_amount",
         "callback_retries",
         "callback_retry_policy",
+        "pay_max_attempts_means",
+        "pay_action_https_only",
     ):
         assert f"`{name}`" in text, name
 

@@ -35,6 +35,7 @@ from emulator.domain.machine import (
     SessionConfig,
     Settlement,
     State,
+    attempts_exhausted,
     cancel,
     capture,
     complete,
@@ -1410,4 +1411,41 @@ def test_the_transition_table_matches_the_machine() -> None:
     record(session, ended)
     session = record(session, capture(session, "expiration-date"))
     record(session, key_in(session, KeyedDigits("*"), TODAY))
+    record(session, attempts_exhausted(session, ErrorType.INVALID_DATE))
     assert made == set(TRANSITIONS)
+
+
+# --- <Pay>'s own -------------------------------------------------------------------------------
+
+
+def test_attempts_exhausted_ends_the_session_naming_the_last_error() -> None:
+    session, _ = start(SessionConfig())
+    session, _ = capture(session, "expiration-date")
+    ended, event = attempts_exhausted(session, ErrorType.INVALID_DATE)
+    assert ended.state is State.ENDED
+    assert ended.capturing is None
+    assert ended.settlement == Settlement(Result.TOO_MANY_FAILED_ATTEMPTS, error="invalid-date")
+    assert (event.kind, event.item, event.error_type) == (
+        EventKind.ATTEMPTS_EXHAUSTED,
+        "expiration-date",
+        ErrorType.INVALID_DATE,
+    )
+    with pytest.raises(InvalidPayOperation):
+        attempts_exhausted(ended, ErrorType.INPUT_TIMEOUT)
+
+
+def test_matched_bank_items_are_entered_twice() -> None:
+    """<Pay>'s requireMatchingInputs ("only available for use for ACH payments/tokenizations at
+    this time"): the second entry of a bank item is its -matcher item, last."""
+    config = SessionConfig(payment_method=ACH, matching=("bank-account-number",))
+    assert config.items() == (*BANK_ITEMS, "bank-account-number" + MATCHER_SUFFIX)
+    session, _ = start(config)
+    session, _ = capture(session, "bank-account-number")
+    session, _ = key_in(session, KeyedDigits("123456789", fingerprint="f1"), TODAY)
+    session, _ = capture(session, "bank-account-number-matcher")
+    _, event = key_in(session, KeyedDigits("123456780", fingerprint="f2"), TODAY)
+    assert event.error_type is ErrorType.INPUT_MATCHING_FAILED
+    session, event = key_in(session, KeyedDigits("123456789", fingerprint="f1"), TODAY)
+    assert event.error_type is None
+    assert required(session) == ("bank-routing-number",)
+    assert session.captured["bank-account-number"].value == "*******89"

@@ -119,3 +119,43 @@ def test_node_sdk_places_calls_that_run_the_apps_twiml(
     assert all(request["signed"] for request in received), received
     menu = next(r for r in received if r["path"] == "/ivr/menu")
     assert (menu["digits"], menu["callStatus"]) == ("42", "in-progress")
+
+
+def test_node_sdk_places_a_call_that_pays(server: EmulatorServer, account: Account) -> None:
+    """twilio-node: calls.create(url) -> the app's <Pay> (built with twilio-node's
+    VoiceResponse) -> the signed action with Result=success and a confirmation code, and
+    statusCallbacks with For and Attempt; a manual caller keys through the call's keypad
+    (waitForPay, keyInCall) and presses *."""
+    if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "twilio").is_dir():
+        pytest.fail("twilio-node is not installed: run `npm ci --prefix tests/node`")
+    config = {
+        "baseUrl": server.base_url,
+        "accountSid": account.account_sid,
+        "authToken": account.auth_token,
+    }
+    env = {"PATH": str(Path(shutil.which("node") or "node").parent)}
+    result = subprocess.run(
+        ["node", "pay_flow.js", json.dumps(config)],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    flow = json.loads(result.stdout)
+    paid = flow["paid"]
+    assert paid["signed"] is True
+    assert paid["Result"] == "success"
+    assert paid["PaymentConfirmationCode"].startswith("ch_")
+    assert paid["PaymentCardNumber"] == "xxxxxxxxxxxx4242"
+    assert [(s["For"], s["Attempt"]) for s in flow["statuses"]] == [
+        ("payment-card-number", "1"),
+        ("expiration-date", "1"),
+        ("security-code", "1"),
+        ("postal-code", "1"),
+        ("payment-processing", "1"),
+    ]
+    assert all(s["signed"] for s in flow["statuses"])
+    assert flow["interrupted"] == {"session": "twiml", "Result": "caller-interrupted-with-star"}

@@ -118,3 +118,59 @@ def test_the_jest_setup_on_the_node_page(tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "1 passed" in output, output[-3000:]
+
+
+# --- the <Pay> IVR guide ------------------------------------------------------------------------
+
+PAY_IVR_PAGE = ROOT / "docs" / "guides" / "pay-ivr.md"
+
+
+def test_the_pay_ivr_python_example(tmp_path: Path) -> None:
+    """docs/guides/pay-ivr.md's FastAPI app and its tests, as a project of their own run by
+    pytest: the plugin starts an emulator (the server's defaults: an auto caller)."""
+    code = snippet("pay-ivr-python", PAY_IVR_PAGE)
+    assert code.startswith("# tests/test_pay_ivr.py\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_pay_ivr.py").write_text(code)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("EMULATOR_", "PAYMENTS_EMULATOR", "TWILIO_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(r"^3 passed", result.stdout, re.M), output[-3000:]
+
+
+@pytest.mark.node
+def test_the_pay_ivr_node_example(server: EmulatorServer, tmp_path: Path) -> None:
+    """The same guide's Node app and test, run with ``node --test`` against the emulator."""
+    node = shutil.which("node")
+    assert node is not None
+    code = snippet("pay-ivr-node", PAY_IVR_PAGE)
+    assert code.startswith("// pay-ivr.test.js")
+    (tmp_path / "pay-ivr.test.js").write_text(code)
+    (tmp_path / "node_modules").symlink_to(ROOT / "tests" / "node" / "node_modules")
+    env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
+    env["PAYMENTS_EMULATOR_URL"] = server.base_url
+    result = subprocess.run(
+        [node, "--test", "--test-reporter=tap", "pay-ivr.test.js"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(r"^# pass 1$", result.stdout, re.M), output[-3000:]

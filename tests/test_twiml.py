@@ -131,11 +131,12 @@ def test_known_verbs_that_are_not_emulated(name: str) -> None:
     assert verb == NotEmulated(name, (("a", "1"), ("b", "2")))
 
 
-def test_pay_has_its_place_until_it_is_emulated() -> None:
-    assert "Pay" in twiml.NOT_EMULATED
+def test_pay_is_emulated() -> None:
+    """<Pay> is a verb the emulator runs (its reading: tests/test_pay_verb.py)."""
+    assert "Pay" not in twiml.NOT_EMULATED
+    assert "Pay" in twiml.VERBS
     (verb,) = doc('<Pay chargeAmount="10"><Prompt for="payment-card-number"/></Pay>').verbs
-    assert isinstance(verb, NotEmulated)
-    assert verb.name == "Pay"
+    assert isinstance(verb, twiml.Pay)
 
 
 # --- warnings: the verb runs, with the default -----------------------------------------------

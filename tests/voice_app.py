@@ -57,6 +57,9 @@ class VoiceApp:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The status line and headers, then the body, are two writes: without TCP_NODELAY
+            # the body waits for the emulator's delayed ACK (40 ms a document).
+            disable_nagle_algorithm = True
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))

@@ -37,6 +37,17 @@ export interface SessionView {
   } | null;
   history: Array<{ event: string; at: string; [field: string]: unknown }>;
   connector_requests: Array<Record<string, unknown>>;
+  /** `rest`: the Payments API's; `twiml`: a `<Pay>` verb's. */
+  origin: "rest" | "twiml";
+  /** A `<Pay>` verb's session: where its action goes, the tries an item, this try. */
+  pay: {
+    action: string;
+    status_callback: string | null;
+    status_callback_method: "GET" | "POST";
+    tries: number;
+    attempt: number;
+    language: string;
+  } | null;
 }
 
 export type CallStatus =
@@ -69,7 +80,7 @@ export interface CallOptions {
 /** One step of a call's timeline (`GET /_emulator/calls/{CallSid}`). */
 export interface CallStep {
   at: string;
-  kind: "request" | "verb" | "input" | "status" | "notice" | "note";
+  kind: "request" | "verb" | "prompt" | "pay" | "input" | "status" | "notice" | "note";
   name: string;
   url?: string;
   status_code?: number;
@@ -90,13 +101,15 @@ export interface CallView {
   url: string | null;
   runs_twiml: boolean;
   voice_url: string | null;
-  waiting: "gather" | "pause" | null;
+  waiting: "gather" | "pause" | "pay" | null;
   created_at: string;
   start_time: string | null;
   end_time: string | null;
   duration: number | null;
   steps: CallStep[];
   status_callbacks: Callback[];
+  /** What its `<Pay>`s sent: statusCallbacks (`pay-status`), an action once the call ended (`pay-action`). */
+  pay_callbacks: Callback[];
 }
 
 /** A StatusCallback and its last delivery attempt. */
@@ -191,8 +204,12 @@ export declare class ControlClient {
   keyInCall(callSid: string, digits: string): Promise<CallView>;
   waitForCall(
     callSid: string,
-    options?: { status?: CallStatus | CallStatus[]; waiting?: "gather" | "pause"; timeoutMs?: number },
+    options?: { status?: CallStatus | CallStatus[]; waiting?: "gather" | "pause" | "pay"; timeoutMs?: number },
   ): Promise<CallView>;
+  waitForPay(
+    callSid: string,
+    options?: { asking?: string; attempt?: number; timeoutMs?: number },
+  ): Promise<SessionView>;
   setCaller(
     callSid: string,
     mode: "auto" | "manual",

@@ -176,6 +176,40 @@ class ControlClient {
     }
   }
 
+  /**
+   * Wait until the call's `<Pay>` asks for `asking` (its `attempt`-th try, if given), or with no
+   * `asking` until it has started its payment session; resolves with that session's view (key
+   * into it with `keyIn(view.sid, ...)` or `keyInCall`).
+   */
+  async waitForPay(callSid, { asking, attempt, timeoutMs = 10000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let seen = "no <Pay> yet";
+    for (;;) {
+      const version = await this.changes();
+      const started = (await this.call(callSid)).steps.filter(
+        (step) => step.kind === "verb" && step.name === "Pay" && step.session,
+      );
+      if (started.length > 0) {
+        const view = await this.payment(started[started.length - 1].session);
+        const tries = view.pay || {};
+        if (
+          asking === undefined ||
+          (view.capturing === asking && (attempt === undefined || tries.attempt === attempt))
+        ) {
+          return view;
+        }
+        seen = `its <Pay> asks for ${view.capturing} (try ${tries.attempt})`;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw timeout(`call ${callSid}: ${seen} after ${timeoutMs} ms`);
+      try {
+        await this.waitForChange({ since: version, timeoutMs: Math.min(left, POLL_MS) });
+      } catch (error) {
+        if (error.name !== "TimeoutError") throw error;
+      }
+    }
+  }
+
   /** Switch the call's simulated caller to `auto` or `manual` (and give it a new `script`): `{call_sid, caller}`. */
   setCaller(callSid, mode, { script } = {}) {
     const body = script === undefined ? { mode } : { mode, script };

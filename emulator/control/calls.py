@@ -102,8 +102,9 @@ async def create_call(calls: CallsDep, request: NewCallRequest) -> NewCallRespon
 
 @router.get("/calls/{call_sid}")
 async def call(calls: CallsDep, call_sid: str) -> dict[str, Any]:
-    """The call: its status, what it waits in, its timeline (documents, verbs, keys,
-    notifications) and its status callbacks."""
+    """The call: its status, what it waits in, its timeline (documents, verbs, prompts,
+    ``<Pay>`` steps, keys, notifications), its status callbacks and what its ``<Pay>``s
+    sent."""
     return _view(calls, call_sid)
 
 
@@ -112,7 +113,11 @@ def _view(calls: CallService, call_sid: str) -> dict[str, Any]:
     if record is None:
         raise HTTPException(404, f"call {call_sid} does not exist")
     return call_view(
-        record, calls.waiting(call_sid), calls.steps(call_sid), calls.status_callbacks(call_sid)
+        record,
+        calls.waiting(call_sid),
+        calls.steps(call_sid),
+        calls.status_callbacks(call_sid),
+        calls.pay_callbacks(call_sid),
     )
 
 
@@ -134,9 +139,10 @@ class DigitsRequest(BaseModel):
 
 @router.post("/calls/{call_sid}/digits")
 async def key_digits(calls: CallsDep, call_sid: str, request: DigitsRequest) -> dict[str, Any]:
-    """The caller keys digits into the call's ``<Gather>`` (409 when it is in none)."""
+    """The caller keys digits into the call's ``<Gather>``, or into what its ``<Pay>`` asks
+    for (``#`` ends an entry, ``*`` the ``<Pay>``); 409 when it waits in neither."""
     try:
-        calls.key(call_sid, request.digits)
+        await calls.key(call_sid, request.digits)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     except NotGathering as exc:

@@ -53,8 +53,25 @@ def session_view(
         if record.input_deadline_ms is not None
         else None,
         "forced_outcome": asdict(forced) if forced is not None else None,
+        "origin": record.origin,
+        "pay": _pay_view(record),
         "history": [_history_entry(callback) for callback in history],
         "connector_requests": [connector_request_view(a) for a in connector_requests],
+    }
+
+
+def _pay_view(record: SessionRecord) -> dict[str, Any] | None:
+    """What a ``<Pay>`` verb's session holds beyond an agent's (None for an agent's)."""
+    pay = record.pay
+    if pay is None:
+        return None
+    return {
+        "action": mask_url_password(pay.action),
+        "status_callback": mask_url_password(pay.status_callback) if pay.status_callback else None,
+        "status_callback_method": pay.status_callback_method,
+        "tries": pay.tries,
+        "attempt": pay.attempt,
+        "language": pay.language,
     }
 
 
@@ -162,9 +179,11 @@ def call_view(
     waiting: str | None,
     steps: Sequence[CallStep],
     status_callbacks: Sequence[CallbackRecord],
+    pay_callbacks: Sequence[CallbackRecord] = (),
 ) -> dict[str, Any]:
-    """A call: its status and numbers, what it waits in (``gather``, ``pause``), its
-    timeline, and its own status callbacks (its sessions' are theirs)."""
+    """A call: its status and numbers, what it waits in (``gather``, ``pause``, ``pay``),
+    its timeline, its own status callbacks (its sessions' are theirs) and what its
+    ``<Pay>``s sent (their statusCallbacks, an ``action`` requested once the call ended)."""
     return {
         "call_sid": call.sid,
         "account_sid": call.account_sid,
@@ -183,4 +202,5 @@ def call_view(
         "duration": call.duration,
         "steps": [step_view(step) for step in steps],
         "status_callbacks": [callback_view(callback) for callback in status_callbacks],
+        "pay_callbacks": [callback_view(callback) for callback in pay_callbacks],
     }

@@ -18,8 +18,12 @@ start and stay so until hung up, as before calls had TwiML.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
+
+from emulator.domain.masking import mask_card_numbers
+from emulator.domain.urls import mask_url_password
 
 __all__ = [
     "ANSWERED",
@@ -36,6 +40,8 @@ __all__ = [
     "INITIATED",
     "IN_PROGRESS",
     "LIVE",
+    "MAX_BODY_CHARS",
+    "MAX_DETAIL_CHARS",
     "MAX_TIMEOUT_S",
     "MAX_TIME_LIMIT_S",
     "NO_ANSWER",
@@ -52,6 +58,7 @@ __all__ = [
     "duration_s",
     "event_of",
     "requested_end",
+    "shown_step",
     "sip_response_code",
 ]
 
@@ -238,3 +245,39 @@ class CallStep:
     detail: tuple[tuple[str, str], ...] = ()
     body: str = ""
     id: int = 0
+
+
+MAX_BODY_CHARS: Final = 65_536  # of a document kept on the timeline
+MAX_DETAIL_CHARS: Final = 4096  # of one detail value
+
+
+def shown_step(
+    call_sid: str,
+    at_ms: int,
+    kind: str,
+    name: str,
+    *,
+    url: str | None = None,
+    status_code: int | None = None,
+    code: int | None = None,
+    detail: Iterable[tuple[str, object]] = (),
+    body: str = "",
+) -> CallStep:
+    """A step fit to keep and show: a URL's password masked, card numbers in its details and
+    its document masked, its values bounded (a None detail is left out)."""
+    shown = tuple(
+        (key, mask_url_password(mask_card_numbers(str(value)))[:MAX_DETAIL_CHARS])
+        for key, value in detail
+        if value is not None
+    )
+    return CallStep(
+        call_sid,
+        at_ms,
+        kind,
+        name,
+        url=mask_url_password(url) if url else None,
+        status_code=status_code,
+        code=code,
+        detail=shown,
+        body=mask_card_numbers(body[:MAX_BODY_CHARS]),
+    )

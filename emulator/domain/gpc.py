@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
@@ -40,6 +40,7 @@ __all__ = [
     "GenericConnector",
     "Mode",
     "PaymentData",
+    "answer_parameters",
     "judge_answer",
     "masked",
     "no_answer_settlement",
@@ -78,6 +79,8 @@ TEST_BANK_ACCOUNTS: Final[frozenset[str]] = frozenset({"12345678", "123456789"})
 """The only bank account numbers a connector in TEST mode forwards (any routing number)."""
 
 _TEXT_KEYS: Final = ("charge_id", "token_id", "error_code", "error_message")
+MAX_PARAMETERS: Final = 50  # of an answer's parameters kept for <Pay>'s action
+MAX_PARAMETER_CHARS: Final = 1024  # of a key or a value kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +353,7 @@ def judge_answer(
     parameters = answer.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
         return _malformed(charging), "parameters is not an object or null"
+    returned = answer_parameters(parameters)
     id_key = "charge_id" if charging else "token_id"
     if id_key not in answer and legacy and not charging and "charge_id" in answer:
         id_key = "charge_id"  # what tokenize answers carried before 2022
@@ -359,13 +363,36 @@ def judge_answer(
     if isinstance(error_code, str):
         message = answer.get("error_message")
         text = message if isinstance(message, str) and message else _rejected(charging)
-        return _failure(charging, text, error_code), None
+        failure = _failure(charging, text, error_code)
+        return replace(failure, parameters=returned), None
     identifier = answer[id_key]
     if not isinstance(identifier, str) or not identifier:
         return _malformed(charging), f"{id_key} is null or empty and error_code is null"
     if charging:
-        return Settlement(Result.SUCCESS, confirmation_code=identifier), None
-    return Settlement(Result.SUCCESS, token=identifier), None
+        return Settlement(Result.SUCCESS, confirmation_code=identifier, parameters=returned), None
+    return Settlement(Result.SUCCESS, token=identifier, parameters=returned), None
+
+
+def answer_parameters(parameters: object) -> tuple[tuple[str, str], ...]:
+    """An answer's ``parameters`` object as ``<Pay>``'s action gets it, ``PayConnector_<key>``
+    (the GPC page: "These custom parameters will then be added as properties (with their names
+    prepended with PayConnector_) on the POST request body to your action URL"): string
+    values as they are, other values as JSON
+    (the emulator's choice: Twilio's examples have strings only); card-like digits masked, as
+    everything the emulator keeps; at most :data:`MAX_PARAMETERS`, each cut to
+    :data:`MAX_PARAMETER_CHARS`."""
+    if not isinstance(parameters, dict):
+        return ()
+    kept = []
+    for key, value in list(parameters.items())[:MAX_PARAMETERS]:
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        kept.append(
+            (
+                mask_card_numbers(str(key)[:MAX_PARAMETER_CHARS]),
+                mask_card_numbers(text[:MAX_PARAMETER_CHARS]),
+            )
+        )
+    return tuple(kept)
 
 
 def _missing(id_key: str, answer: Mapping[str, object]) -> str:

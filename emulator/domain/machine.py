@@ -5,8 +5,12 @@ and returns the next one with the :class:`Event` it caused (what a StatusCallbac
 or raises a :class:`~emulator.errors.TwilioError` and leaves the session as it was.
 
 States: ``active`` until the session ends as ``completed`` (Status=complete), ``cancelled``
-(Status=cancel) or ``ended`` (the caller hung up or pressed ``*``). Every update of a session
-that is no longer active is ``64021``.
+(Status=cancel) or ``ended`` (the caller hung up or pressed ``*``, or for a ``<Pay>`` the
+caller's tries at an item ran out). Every update of a session that is no longer active is
+``64021``.
+
+The same machine runs the agent's sessions (the Payments API) and ``<Pay>``'s: the verb
+captures each item in turn, as an agent would (:mod:`emulator.services.pay_verb`).
 
 Nothing here does I/O or reads the clock: the caller of an event passes what it needs
 (today's date, the connector's settlement, the keyed fingerprint of an entry).
@@ -50,6 +54,7 @@ __all__ = [
     "SessionConfig",
     "Settlement",
     "State",
+    "attempts_exhausted",
     "cancel",
     "capture",
     "complete",
@@ -80,6 +85,8 @@ class Result(StrEnum):
     CALLER_INTERRUPTED_WITH_STAR = "caller-interrupted-with-star"
     CALLER_HUNG_UP = "caller-hung-up"
     VALIDATION_ERROR = "validation-error"
+    # <Pay>'s own: "Max attempts reached when capturing the payment information".
+    TOO_MANY_FAILED_ATTEMPTS = "too-many-failed-attempts"
     # Undocumented: what a cancel reports. The session keeps this value; the callback sends
     # the cancel_result setting (payloads.build), by default this same value.
     CANCELLED = "transaction-cancelled"
@@ -110,6 +117,7 @@ class EventKind(StrEnum):
     CANCEL = "cancel"
     HANG_UP = "hang-up"
     STAR = "star"
+    ATTEMPTS_EXHAUSTED = "attempts-exhausted"  # <Pay>: the caller's tries at an item ran out
 
 
 TRANSITIONS: Final[tuple[tuple[State | None, EventKind, State], ...]] = (
@@ -123,6 +131,7 @@ TRANSITIONS: Final[tuple[tuple[State | None, EventKind, State], ...]] = (
     (State.ACTIVE, EventKind.CANCEL, State.CANCELLED),
     (State.ACTIVE, EventKind.HANG_UP, State.ENDED),
     (State.ACTIVE, EventKind.STAR, State.ENDED),
+    (State.ACTIVE, EventKind.ATTEMPTS_EXHAUSTED, State.ENDED),
 )
 """Every transition: (from, event, to); ``None`` is before the session exists. Pictures of
 the machine (the inspector's) are drawn from this table."""
@@ -144,9 +153,10 @@ class SessionConfig:
     min_postal_code_length: int | None = None
 
     def items(self) -> tuple[str, ...]:
-        """Every item the session needs, in the order Twilio lists them."""
-        if self.payment_method == ACH_DEBIT:
-            return BANK_ITEMS
+        """Every item the session needs, in the order Twilio lists them (the second entry
+        of a matched item last: a ``-matcher`` item)."""
+        if self.payment_method == ACH_DEBIT:  # matched bank items: <Pay>'s only
+            return BANK_ITEMS + tuple(i + MATCHER_SUFFIX for i in BANK_ITEMS if i in self.matching)
         base = tuple(
             item
             for item in CARD_ITEMS
@@ -176,6 +186,9 @@ class Settlement:
     error: str = ""
     pay_error_code: int | None = None
     connector_error: str = ""
+    # A Generic Pay Connector's custom ``parameters`` (masked), which <Pay>'s action
+    # receives as ``PayConnector_<key>``.
+    parameters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +260,7 @@ def _active(session: Session) -> None:
 def capture(session: Session, item: str) -> tuple[Session, Event]:
     """``Capture=item``: ask the caller for one item (any order, any number of times)."""
     _active(session)
-    if item not in CAPTURE_ITEMS:
+    if item not in CAPTURE_ITEMS and item not in session.config.items():
         raise InvalidParameterValue(
             f"Pay: Invalid Parameter Value: Capture '{item}' is not a capture item"
         )
@@ -310,6 +323,21 @@ def hang_up(session: Session) -> tuple[Session, Event] | None:
         session, state=State.ENDED, capturing=None, settlement=Settlement(Result.CALLER_HUNG_UP)
     )
     return done, Event(EventKind.HANG_UP)
+
+
+def attempts_exhausted(session: Session, error: ErrorType) -> tuple[Session, Event]:
+    """``<Pay>``: the caller's tries at the item being captured ran out, the last one with
+    ``error``: the session ends with ``too-many-failed-attempts``, its PaymentError naming
+    that error (as ``<Pay>``'s PaymentError examples name one: ``invalid-date``...)."""
+    _active(session)
+    item = session.capturing
+    done = replace(
+        session,
+        state=State.ENDED,
+        capturing=None,
+        settlement=Settlement(Result.TOO_MANY_FAILED_ATTEMPTS, error=error.value),
+    )
+    return done, Event(EventKind.ATTEMPTS_EXHAUSTED, item=item, error_type=error)
 
 
 def key_in(session: Session, entry: KeyedDigits, today: date) -> tuple[Session, Event]:

@@ -1,5 +1,6 @@
 """The domain's records, as plain data: the two Payments requests (validated, Twilio's defaults
-filled in), a stored session, a call, a StatusCallback. The store persists them; the services
+filled in), a stored session (an agent's, or a ``<Pay>`` verb's with its :class:`PayContext`),
+a call, a StatusCallback. The store persists them; the services
 and the edges pass them around; none of them holds card digits (but a parsed create request's
 ``Description`` and ``Parameter``, until :meth:`CreatePayment.stored` masks them)."""
 
@@ -15,6 +16,8 @@ from emulator.domain.vocabulary import CREDIT_CARD
 
 __all__ = [
     "DEFAULT_CARD_TYPES",
+    "REST",
+    "TWIML",
     "Answer",
     "CallRow",
     "CallbackRecord",
@@ -22,6 +25,7 @@ __all__ = [
     "ForcedOutcome",
     "NewCallback",
     "Params",
+    "PayContext",
     "PendingCallback",
     "SessionRecord",
     "StoredAnswer",
@@ -33,6 +37,11 @@ Params = tuple[tuple[str, str], ...]
 """A callback's form fields, in order."""
 
 DEFAULT_CARD_TYPES: Final = ("visa", "mastercard", "amex")
+
+REST: Final = "rest"
+"""A session's origin: the Payments API (an agent's requests)."""
+TWIML: Final = "twiml"
+"""A session's origin: a ``<Pay>`` verb on a call running TwiML."""
 
 
 def masked_parameter(parameter: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -117,8 +126,25 @@ class ForcedOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class PayContext:
+    """What a session a ``<Pay>`` verb runs holds beyond an agent's: where its ``action`` and
+    ``statusCallback`` go (absolute URLs), how many tries the caller has at each item, which
+    try this is, and what the verb gave that a create request has no field for."""
+
+    action: str
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    tries: int = 2
+    attempt: int = 0  # of the item being asked (0: none yet)
+    language: str = "en-US"
+    postal_code: str | None = None  # given as postalCode="94105": none is asked
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRecord:
-    """A stored session: its identity, the create request, and the machine's state."""
+    """A stored session: its identity, the create request, and the machine's state;
+    ``origin`` :data:`REST` (an agent's) or :data:`TWIML` (a ``<Pay>`` verb's, with its
+    ``pay``)."""
 
     sid: str
     account_sid: str
@@ -131,6 +157,8 @@ class SessionRecord:
     updated_at_ms: int
     input_deadline_ms: int | None = None  # when the caller's silence ends the prompt
     forced_outcome: ForcedOutcome | None = None
+    origin: str = REST
+    pay: PayContext | None = None
 
 
 @dataclass(frozen=True, slots=True)

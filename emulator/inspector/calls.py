@@ -1,6 +1,6 @@
 """The inspector's call page: ``/_emulator/ui/calls/{CallSid}``: a call, its sessions, and its
-timeline (documents with their TwiML, verbs, keys, notifications, status callbacks with their
-attempts)."""
+timeline (documents with their TwiML, verbs, ``<Pay>``'s prompts and tries, keys,
+notifications, status callbacks and ``<Pay>`` statusCallbacks with their attempts)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ async def call_page(
     context: dict[str, Any] = {"call_sid": call_sid, "call": record}
     if record is None:
         return render("call.html", status=404, **context)
-    callbacks = calls.status_callbacks(call_sid)
+    both = calls.status_callbacks(call_sid) + calls.pay_callbacks(call_sid)
+    callbacks = sorted(both, key=lambda callback: callback.id)
     sessions = listings.sessions(offset=0, limit=SESSIONS_SHOWN, call_sid=call_sid)
     context |= {
         "waiting": calls.waiting(call_sid),

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from emulator.deps import (
     CallerDep,
+    CallsDep,
     ClockDep,
     FaultsDep,
     JournalDep,
@@ -25,7 +26,7 @@ from emulator.deps import (
     SessionsDep,
     SettlementDep,
 )
-from emulator.domain.records import SessionRecord
+from emulator.domain.records import TWIML, SessionRecord
 from emulator.domain.summaries import Page
 from emulator.inspector import replay, views
 from emulator.inspector.calls import router as call_pages
@@ -194,6 +195,7 @@ async def session_page(
     journal: JournalDep,
     clock: ClockDep,
     caller: CallerDep,
+    calls: CallsDep,
 ) -> HTMLResponse:
     """A session: where it is, the machine and its path, the timeline, copy as code."""
     record = sessions.get(payment_sid)
@@ -215,6 +217,7 @@ async def session_page(
                 str(request.base_url).rstrip("/"),
                 replay.account_kind(record.account_sid, listings.from_fixtures(record.account_sid)),
                 clock.now().date(),
+                calls.steps(record.call_sid) if record.origin == TWIML else (),
             ),
             "call": listings.call(record.call_sid),
             "default_caller": caller.default_mode,

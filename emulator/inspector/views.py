@@ -18,13 +18,23 @@ from typing import Any
 from urllib.parse import unquote
 
 from emulator.domain import machine
+from emulator.domain.calls import CallStep
 from emulator.domain.forms import form_body
 from emulator.domain.gpc import ConnectorAttempt
 from emulator.domain.payloads import settlement_fields
 from emulator.domain.reasons import Reason, reason_of
-from emulator.domain.records import CallbackRecord, SessionRecord
+from emulator.domain.records import TWIML, CallbackRecord, SessionRecord
 from emulator.domain.summaries import Attempt
 from emulator.inspector import diagram, replay
+from emulator.inspector.pay_views import (
+    StepItem,
+    pay_path_events,
+    pay_settings,
+    pay_snippets,
+    pay_status_title,
+    session_steps,
+    step_items,
+)
 from emulator.inspector.snippets import CREATE, UPDATE, Snippets, snippets
 from emulator.services.journal import JournalEntry
 from emulator.services.journal import masked as scrub
@@ -226,11 +236,13 @@ class ConnectorItem:
     kind: str = "connector"
 
 
-TimelineItem = RequestItem | EventItem | ConnectorItem
+TimelineItem = RequestItem | EventItem | ConnectorItem | StepItem
 
 
 def _event_title(callback: CallbackRecord, fields: Mapping[str, str]) -> tuple[str, str, str]:
     """(actor, title, outcome) of a callback's event."""
+    if callback.event == "pay-status":
+        return pay_status_title(fields)
     event, item = callback.event, fields.get("Capture", "")
     error = fields.get("ErrorType", "")
     payment_error = fields.get("PaymentError", "")
@@ -331,6 +343,7 @@ def _settings_of(record: SessionRecord) -> tuple[tuple[str, str], ...]:
         ("StatusCallback", record.status_callback),
         ("card type", session.card_brand or ""),
     ]
+    rows += pay_settings(record)
     settlement = session.settlement
     if settlement is not None:
         rows += settlement_fields(settlement)
@@ -369,8 +382,14 @@ def session_detail(
     base_url: str,
     account_kind: replay.AccountKind = "created",
     today: date | None = None,
+    call_steps: Sequence[CallStep] = (),
 ) -> SessionDetail:
+    """``call_steps``: the steps of the session's call (a ``<Pay>`` session's own are among
+    them: its timeline and its path come from them)."""
     items: list[tuple[int, int, int, TimelineItem]] = []
+    paid = session_steps(call_steps, record.sid) if record.origin == TWIML else []
+    for n, step_item in enumerate(step_items(paid)):
+        items.append((step_item.at_ms, 1, -len(paid) + n, step_item))
     for n, view in enumerate(requests):
         items.append((view.started_ms, 0, n, RequestItem(view.started_ms, view)))
     failed = 0
@@ -401,6 +420,17 @@ def session_detail(
     items.sort(key=lambda item: item[:3])
 
     first = requests[0].entry if requests else None
+    if record.origin == TWIML:
+        return SessionDetail(
+            summary=session_summary(record, _last_entry(callbacks), failed),
+            timeline=tuple(item for *_, item in items),
+            picture=diagram.layout(),
+            path=diagram.walk(pay_path_events(paid)),
+            snippets=pay_snippets(record),
+            requests=tuple(requests),
+            callbacks=tuple(callbacks),
+            fields=_settings_of(record),
+        )
     journaled = [
         replay.Request(
             kind=CREATE if view.operation == CREATE else UPDATE,

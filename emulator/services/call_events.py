@@ -19,7 +19,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Final
 
 from emulator.clock import Clock
 from emulator.domain.calls import (
@@ -29,24 +28,19 @@ from emulator.domain.calls import (
     IN_PROGRESS,
     QUEUED,
     CallRecord,
-    CallStep,
     can_move,
     event_of,
+    shown_step,
 )
-from emulator.domain.masking import mask_card_numbers
 from emulator.domain.records import NewCallback
 from emulator.domain.twiml import Notice
-from emulator.domain.urls import mask_url_password
 from emulator.domain.voice import status_callback_params
 from emulator.ids import IdGenerator
 from emulator.services.caller import Caller
 from emulator.services.delivery import Delivery
 from emulator.store import call_steps, calls
 
-__all__ = ["MAX_BODY_CHARS", "CallEvents"]
-
-MAX_BODY_CHARS: Final = 65_536  # of a document kept on the timeline
-MAX_DETAIL_CHARS: Final = 4096  # of one detail value
+__all__ = ["CallEvents"]
 
 
 class CallEvents:
@@ -78,23 +72,18 @@ class CallEvents:
         body: str = "",
     ) -> None:
         """Add a step to the call's timeline (masked: see the module's docstring)."""
-        shown = tuple(
-            (key, mask_url_password(mask_card_numbers(str(value)))[:MAX_DETAIL_CHARS])
-            for key, value in detail
-            if value is not None
-        )
         call_steps.add(
             conn,
-            CallStep(
+            shown_step(
                 call_sid,
                 self._clock.now_ms(),
                 kind,
                 name,
-                url=mask_url_password(url) if url else None,
+                url=url,
                 status_code=status_code,
                 code=code,
-                detail=shown,
-                body=mask_card_numbers(body[:MAX_BODY_CHARS]),
+                detail=detail,
+                body=body,
             ),
         )
 

@@ -80,7 +80,9 @@ class Live:
     task: asyncio.Task[None] | None = None
     keypad: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     gathering: bool = False  # keys are taken (inside a <Gather>)
-    waiting: str | None = None  # what the call waits in: "pause", "gather"
+    waiting: str | None = None  # what the call waits in: "pause", "gather", "pay"
+    paying: str | None = None  # the session of the <Pay> it runs
+    redirected: bool = False  # the Calls API is redirecting it (its task is being cancelled)
     gathers: int = 0  # <Gather>s reached so far (the script's gather-N)
     documents: int = 0
     verbs: int = 0

@@ -176,12 +176,14 @@ class CallRunner:
         live = self._live.get(sid)
         if live is None:
             live = self._live[sid] = Live(sid, account_sid)
+        live.redirected = False
         live.task = asyncio.get_running_loop().create_task(self._run(live, first))
 
     async def redirect(self, sid: str, account_sid: str, instruction: Instruction) -> None:
         """Stop what the call is doing and run ``instruction`` (the Calls API's update)."""
         live = self._live.get(sid)
         if live is not None and live.task is not None:
+            live.redirected = True  # a <Pay> ends its session (pay_verb)
             await _cancelled(live.task)
         self.start(sid, account_sid, instruction)
 
@@ -204,9 +206,14 @@ class CallRunner:
         return True
 
     def waiting(self, sid: str) -> str | None:
-        """What the call is waiting in (``gather``, ``pause``), if anything."""
+        """What the call is waiting in (``gather``, ``pause``, ``pay``), if anything."""
         live = self._live.get(sid)
         return live.waiting if live is not None else None
+
+    def paying(self, sid: str) -> str | None:
+        """The payment session of the ``<Pay>`` the call runs, if any."""
+        live = self._live.get(sid)
+        return live.paying if live is not None else None
 
     def running(self) -> int:
         return len(self._live)

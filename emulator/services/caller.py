@@ -224,8 +224,8 @@ class Caller:
 
     async def _auto_entry(self, payment_sid: str, item: str) -> None:
         record = sessions.load(self._db.conn, payment_sid)
-        if record is None or record.session.capturing != item:
-            return
+        if record is None or record.session.capturing != item or record.caller != AUTO:
+            return  # the caller was switched to manual meanwhile: it keys nothing
         value = self._scripts.value(
             record.call_sid, item, record.session.card_brand, self._clock.now().date()
         )

@@ -10,7 +10,7 @@
   call that fetches its TwiML while ringing; without, a call in progress that runs no TwiML
   (as before calls had TwiML), for the Payments API to run sessions on.
 * :meth:`CallService.hang_up` and :meth:`CallService.key`: the caller hangs up, or keys
-  digits into the call's ``<Gather>``.
+  digits into the call's ``<Gather>`` or ``<Pay>``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from emulator.domain.calls import (
     UpdateCall,
     requested_end,
 )
+from emulator.domain.machine import NothingToCapture
 from emulator.domain.masking import mask_card_numbers
 from emulator.domain.records import CallbackRecord
 from emulator.domain.scripts import CallerScripts
@@ -47,6 +48,8 @@ from emulator.services.call_events import CallEvents
 from emulator.services.call_flow import Fetch, Inline, Instruction
 from emulator.services.call_runner import CallRunner
 from emulator.services.callback_log import CallbackLog
+from emulator.services.caller import Caller
+from emulator.services.pay_events import PAY_EVENTS
 from emulator.services.sessions import UnknownResource
 from emulator.store import accounts, call_steps, calls
 from emulator.store.db import Database
@@ -59,7 +62,7 @@ DEFAULT_TO: Final = "+15555550199"
 
 
 class NotGathering(LookupError):
-    """Digits were keyed on a call that is not in a ``<Gather>``."""
+    """Digits were keyed on a call that is not in a ``<Gather>`` (or a ``<Pay>`` asking)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ class CallService:
         runner: CallRunner,
         scripts: CallerScripts,
         log: CallbackLog,
+        caller: Caller,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -99,6 +103,7 @@ class CallService:
         self.runner = runner
         self._scripts = scripts
         self._log = log
+        self._caller = caller
 
     # --- the Calls API ---------------------------------------------------------------------------
 
@@ -259,14 +264,28 @@ class CallService:
         self._scripts.forget(sid)
         return ended
 
-    def key(self, sid: str, digits: str) -> CallRecord:
-        """The caller keys ``digits`` into the call's ``<Gather>``. Raises
-        :class:`UnknownResource`, or :class:`NotGathering`."""
+    async def key(self, sid: str, digits: str) -> CallRecord:
+        """The caller keys ``digits`` into the call's ``<Gather>``, or into the item its
+        ``<Pay>`` asks for: up to a ``#`` an entry (the keys after it are not taken: the next
+        prompt has not been played yet), without one part of it, ``*`` ends the ``<Pay>``.
+        Raises :class:`UnknownResource`, or :class:`NotGathering`."""
         call = calls.load(self._db.conn, sid)
         if call is None:
             raise UnknownResource(f"call {sid} does not exist")
+        payment_sid = self.runner.paying(sid)
+        if payment_sid is not None:
+            entry, ended, _ = digits.partition("#")
+            star = entry.find("*")
+            try:
+                if star >= 0:
+                    await self._caller.key_in(payment_sid, "*", partial=False)
+                elif entry or ended:
+                    await self._caller.key_in(payment_sid, entry, partial=not ended)
+            except NothingToCapture:
+                raise NotGathering(f"call {sid}'s <Pay> is not asking for anything") from None
+            return call
         if not self.runner.key(sid, digits):
-            raise NotGathering(f"call {sid} is not in a <Gather>")
+            raise NotGathering(f"call {sid} is not in a <Gather> or a <Pay>")
         return call
 
     # --- reads -------------------------------------------------------------------------------------
@@ -278,9 +297,15 @@ class CallService:
         return call_steps.of_call(self._db.conn, sid)
 
     def status_callbacks(self, sid: str) -> list[CallbackRecord]:
-        """The call's own status callbacks (not its sessions'), in order."""
+        """The call's own status callbacks (not its sessions', not its ``<Pay>``s'), in
+        order."""
         found = self._log.find({"call_sid": sid})
-        return [callback for callback in found if callback.payment_sid is None]
+        return [c for c in found if c.payment_sid is None and c.event not in PAY_EVENTS]
+
+    def pay_callbacks(self, sid: str) -> list[CallbackRecord]:
+        """What the call's ``<Pay>``s sent on the outbox (statusCallbacks, an ``action``
+        requested after the call ended), in order."""
+        return [c for c in self._log.find({"call_sid": sid}) if c.event in PAY_EVENTS]
 
     def waiting(self, sid: str) -> str | None:
         return self.runner.waiting(sid)

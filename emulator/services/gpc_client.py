@@ -188,6 +188,9 @@ def _scrubbed(settlement: Settlement, data: PaymentData) -> Settlement:
         error=scrub(settlement.error, data),
         pay_error_code=settlement.pay_error_code,
         connector_error=scrub(settlement.connector_error, data),
+        parameters=tuple(
+            (scrub(key, data), scrub(value, data)) for key, value in settlement.parameters
+        ),
     )
 
 

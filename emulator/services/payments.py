@@ -18,7 +18,13 @@ from dataclasses import replace
 from functools import partial
 
 from emulator.domain import connectors, machine
-from emulator.domain.records import CreatePayment, ForcedOutcome, SessionRecord, UpdatePayment
+from emulator.domain.records import (
+    TWIML,
+    CreatePayment,
+    ForcedOutcome,
+    SessionRecord,
+    UpdatePayment,
+)
 from emulator.domain.vocabulary import AUTO
 from emulator.errors import (
     ChargeAmountInvalid,
@@ -132,6 +138,10 @@ class PaymentRequests:
         if record is None or record.account_sid != account_sid or record.call_sid != call_sid:
             raise UnknownResource(f"payment session {payment_sid} does not exist")
         update = request()
+        if record.origin == TWIML:
+            raise InvalidPayOperation(
+                "Pay: Invalid Operation: the payment session is run by a <Pay> verb on the call"
+            )
         connector: connectors.Connector | None = None
         if update.capture is not None:
             session, event = machine.capture(record.session, update.capture)

@@ -1,10 +1,15 @@
 """Sessions as the services write and read them: where a session has got to, and the
 callback each step causes.
 
-Every service that moves a session on (the Payments requests, the caller, settlement) writes
-it through :meth:`Sessions.save`, which also sets the moment the caller's silence will end the
-prompt, and :meth:`Sessions.announce`, which writes the StatusCallback the step causes; both
+Every service that moves a session on (the Payments requests, ``<Pay>``, the caller,
+settlement) writes it through :meth:`Sessions.save`, which also sets the moment the caller's
+silence will end the prompt, and :meth:`Sessions.announce`, which writes the StatusCallback the
+step causes (for a session a ``<Pay>`` verb runs, what :mod:`.pay_events` makes of it); both
 run inside the caller's transaction.
+
+A ``<Pay>`` session's Timeout runs from each prompt (``capture``), whatever
+``input_timeout_from`` says for the agent's sessions: ``<Pay>`` "reprompts one more time" when
+"it receives a timeout when prompted", so a caller who keys nothing is timed out there.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from functools import partial
 
 from emulator.domain import machine, payloads
 from emulator.domain.payloads import CANCEL_RESULT
-from emulator.domain.records import CallbackRecord, NewCallback, SessionRecord
+from emulator.domain.records import TWIML, CallbackRecord, NewCallback, SessionRecord
 from emulator.domain.timeouts import INPUT_TIMEOUT_FROM, InputTimeoutFrom, input_deadline_ms
 from emulator.ids import IdGenerator
 from emulator.services.callback_log import CallbackLog
 from emulator.services.deadlines import Deadlines
 from emulator.services.delivery import Delivery
+from emulator.services.pay_events import PayEvents
 from emulator.store import sessions
 from emulator.store.db import Database
 
@@ -43,6 +49,7 @@ class Sessions:
         *,
         input_timeout_from: InputTimeoutFrom = INPUT_TIMEOUT_FROM,
         cancel_result: str = CANCEL_RESULT,
+        pay_events: PayEvents | None = None,
     ) -> None:
         self._db = db
         self._ids = ids
@@ -51,6 +58,7 @@ class Sessions:
         self.deadlines = deadlines
         self._input_timeout_from = input_timeout_from
         self._cancel_result = cancel_result
+        self._pay_events = pay_events
 
     # --- writes (inside the caller's transaction) ----------------------------------------
 
@@ -71,7 +79,7 @@ class Sessions:
             record.request.timeout,
             now,
             entry_under_way=entry_under_way,
-            starts=self._input_timeout_from,
+            starts="capture" if record.origin == TWIML else self._input_timeout_from,
         )
         record = replace(record, input_deadline_ms=deadline)
         sessions.save(conn, record)
@@ -85,7 +93,12 @@ class Sessions:
 
         It goes to the StatusCallback of the latest accepted request of the session: the
         request that caused it, or for the caller's entries and hang-ups the last one before.
+        A ``<Pay>`` session's events are :class:`~emulator.services.pay_events.PayEvents`'.
         """
+        if record.origin == TWIML:
+            assert self._pay_events is not None
+            self._pay_events.announce(conn, record, event, now)
+            return
         callback = NewCallback(
             payment_sid=record.sid,
             account_sid=record.account_sid,

@@ -152,13 +152,14 @@ class SettlementService:
             return value.value if value is not None else None
 
         card = request.payment_method != ACH_DEBIT
+        given_postal_code = record.pay.postal_code if record.pay is not None else None
         return gpc.PaymentData(
             charging=request.charge_amount is not None,
             payment_method=request.payment_method,  # type: ignore[arg-type]
             card_number=held.get("payment-card-number") if card else None,
             security_code=held.get("security-code") if card else None,
             expiration_date=clear("expiration-date") if card else None,
-            postal_code=clear("postal-code") if card else None,
+            postal_code=(clear("postal-code") or given_postal_code) if card else None,
             routing_number=None if card else clear("bank-routing-number"),
             account_number=None if card else held.get("bank-account-number"),
             amount=str(request.charge_amount) if request.charge_amount is not None else None,

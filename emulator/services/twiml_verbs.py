@@ -3,7 +3,8 @@
 does not emulate.
 
 :data:`HANDLERS` maps a verb's class to its handler; the runner dispatches through it, and
-:meth:`~emulator.services.call_runner.CallRunner.handle` adds one (``<Pay>``'s, next).
+:meth:`~emulator.services.call_runner.CallRunner.handle` adds one (``<Pay>``'s:
+:mod:`emulator.services.pay_verb`, added by the app).
 
 Time: ``<Say>`` and ``<Play>`` take none (nothing is spoken or played: they are recorded on
 the timeline); ``<Pause>`` and ``<Gather>``'s ``timeout`` run on the emulator's clock

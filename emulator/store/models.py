@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # Bumped whenever a table changes shape; a database of another version is refused at start-up.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # What an account *is* (kept when one account is reset), and the fixture bookkeeping (kept
 # too, so that a restart does not bring back what a reset removed). Every other table holds
@@ -165,6 +165,8 @@ class PaymentSession(SQLModel, table=True):
     require_matching_inputs: str = ""  # comma-separated
     confirmation: bool = False
     caller: str = "manual"  # the simulated caller's mode, from the call when the session started
+    origin: str = "rest"  # rest: the Payments API; twiml: a <Pay> verb
+    pay_context: str | None = None  # JSON: a <Pay> verb's action, statusCallback, tries...
     # where the session is
     status_callback: str  # of the latest accepted request
     capturing: str | None = None
@@ -181,6 +183,7 @@ class PaymentSession(SQLModel, table=True):
     payment_error: str = ""
     pay_error_code: int | None = None
     connector_error: str = ""
+    connector_parameters: str = ""  # JSON: a Generic Pay Connector's returned parameters
     created_at_ms: int
     updated_at_ms: int
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from emulator.domain.machine import Captured, Result, Session, Settlement, State
-from emulator.domain.records import CreatePayment, ForcedOutcome, SessionRecord
+from emulator.domain.records import CreatePayment, ForcedOutcome, PayContext, SessionRecord
 
 __all__ = [
     "active_on_call",
@@ -30,12 +30,13 @@ __all__ = [
 _REQUEST_COLUMNS = (
     "payment_method, bank_account_type, charge_amount, currency, description, input,"
     " min_postal_code_length, parameter, payment_connector, postal_code, security_code, timeout,"
-    " token_type, valid_card_types, require_matching_inputs, confirmation, caller"
+    " token_type, valid_card_types, require_matching_inputs, confirmation, caller, origin"
 )
 _STATE_COLUMNS = (
     "state, status_callback, capturing, captured, card_brand, gateway_outcome, result,"
     " confirmation_code, payment_token, profile_id, payment_error, pay_error_code,"
-    " connector_error, updated_at_ms, input_deadline_ms, forced_outcome"
+    " connector_error, connector_parameters, updated_at_ms, input_deadline_ms, forced_outcome,"
+    " pay_context"
 )
 _SELECT = (
     f"SELECT sid, account_sid, call_sid, created_at_ms, {_REQUEST_COLUMNS}, {_STATE_COLUMNS}"
@@ -66,9 +67,11 @@ def _state_values(record: SessionRecord) -> tuple[object, ...]:
         settlement.error,
         settlement.pay_error_code,
         settlement.connector_error,
+        json.dumps(settlement.parameters, separators=(",", ":")) if settlement.parameters else "",
         record.updated_at_ms,
         record.input_deadline_ms,
         json.dumps(asdict(record.forced_outcome)) if record.forced_outcome else None,
+        json.dumps(asdict(record.pay), separators=(",", ":")) if record.pay else None,
     )
 
 
@@ -92,6 +95,7 @@ def insert(conn: sqlite3.Connection, record: SessionRecord) -> None:
         ",".join(request.require_matching_inputs),
         request.confirmation,
         record.caller,
+        record.origin,
     )
     values = (
         record.sid,
@@ -136,7 +140,8 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         require_matching_inputs,
         confirmation,
         caller,
-    ) = row[4:21]
+        origin,
+    ) = row[4:22]
     (
         state,
         status_callback,
@@ -151,10 +156,12 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         payment_error,
         pay_error_code,
         connector_error,
+        connector_parameters,
         updated_at_ms,
         input_deadline_ms,
         forced_outcome,
-    ) = row[21:]
+        pay_context,
+    ) = row[22:]
     request = CreatePayment(
         status_callback="",
         payment_method=payment_method,
@@ -184,6 +191,9 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
             error=payment_error,
             pay_error_code=pay_error_code,
             connector_error=connector_error,
+            parameters=tuple(
+                (key, value) for key, value in json.loads(connector_parameters or "[]")
+            ),
         )
     session = Session(
         config=request.session_config(),
@@ -208,6 +218,8 @@ def load(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
         updated_at_ms=updated_at_ms,
         input_deadline_ms=input_deadline_ms,
         forced_outcome=ForcedOutcome(**json.loads(forced_outcome)) if forced_outcome else None,
+        origin=origin,
+        pay=PayContext(**json.loads(pay_context)) if pay_context else None,
     )
 
 

@@ -221,20 +221,23 @@ class ControlClient:
 
         Returns:
             ``{"call_sid", "account_sid", "status", "direction", "from", "to", "caller",
-            "url", "runs_twiml", "voice_url", "waiting" ("gather", "pause" or None),
-            "created_at", "start_time", "end_time", "duration", "steps", "status_callbacks"}``;
-            each step is ``{"at", "kind" (request, verb, input, status, notice, note),
-            "name", ...}``.
+            "url", "runs_twiml", "voice_url", "waiting" ("gather", "pause", "pay" or None),
+            "created_at", "start_time", "end_time", "duration", "steps", "status_callbacks",
+            "pay_callbacks"}``; each step is ``{"at", "kind" (request, verb, prompt, pay,
+            input, status, notice, note), "name", ...}``; a ``<Pay>`` verb's step names its
+            payment session (``session``).
         """
         view: dict[str, Any] = self._json(self.http.get(f"/_emulator/calls/{call_sid}"))
         return view
 
     def key_in_call(self, call_sid: str, digits: str) -> dict[str, Any]:
         """The caller keys ``digits`` into the call's ``<Gather>`` (a ``#`` among them ends
-        the input when it is the ``finishOnKey``).
+        the input when it is the ``finishOnKey``), or into what its ``<Pay>`` asks for (up
+        to a ``#``: the entry; without one: part of it; ``*``: the caller interrupts).
 
         Args:
-            call_sid: the call, waiting in a ``<Gather>`` (else :class:`ControlError`, 409).
+            call_sid: the call, waiting in a ``<Gather>`` or asked for an item by a
+                ``<Pay>`` (else :class:`ControlError`, 409).
             digits: ``0``-``9``, ``*`` and ``#``.
 
         Returns:
@@ -253,12 +256,13 @@ class ControlClient:
         timeout: float = 10.0,
     ) -> dict[str, Any]:
         """Wait until the call is in ``status`` (one of them), or waits in ``waiting``
-        (``gather`` or ``pause``); the change feed (not a sleep) waits between looks.
+        (``gather``, ``pause`` or ``pay``); the change feed (not a sleep) waits between looks.
 
         Args:
             call_sid: the call.
             status: e.g. ``completed``, or ``["completed", "canceled"]``.
-            waiting: ``gather`` (it takes keys: :meth:`key_in_call`) or ``pause``.
+            waiting: ``gather`` (it takes keys: :meth:`key_in_call`), ``pause`` or ``pay``
+                (see :meth:`wait_for_pay`).
             timeout: seconds to wait at most.
 
         Returns:
@@ -283,6 +287,55 @@ class ControlClient:
                     + (f", waiting in {view['waiting']}" if view["waiting"] else "")
                     + f" after {timeout:g} s"
                 )
+            with contextlib.suppress(TimeoutError):
+                self.wait_for_change(version, timeout=min(left, _POLL_S))
+
+    def wait_for_pay(
+        self,
+        call_sid: str,
+        asking: str | None = None,
+        attempt: int | None = None,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Wait until the call's ``<Pay>`` asks for ``asking`` (its ``attempt``-th try, if
+        given), or with no ``asking`` until it has started its payment session; then key
+        with :meth:`key_in` (the session's SID is the view's ``sid``) or
+        :meth:`key_in_call`.
+
+        Args:
+            call_sid: the call.
+            asking: an item (``payment-card-number``, ``expiration-date``, ...;
+                ``bank-account-number-matcher`` for its second entry).
+            attempt: which try at it (from 1).
+            timeout: seconds to wait at most.
+
+        Returns:
+            The session view (see :meth:`payment`), of the call's latest ``<Pay>``.
+
+        Raises:
+            TimeoutError: the ``<Pay>`` did not get there within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        seen = "no <Pay> yet"
+        while True:
+            version = self.changes()
+            started = [
+                step["session"]
+                for step in self.call(call_sid)["steps"]
+                if step["kind"] == "verb" and step["name"] == "Pay" and "session" in step
+            ]
+            if started:
+                view = self.payment(started[-1])
+                pay = view.get("pay") or {}
+                if asking is None or (
+                    view["capturing"] == asking
+                    and (attempt is None or pay.get("attempt") == attempt)
+                ):
+                    return view
+                seen = f"its <Pay> asks for {view['capturing']} (try {pay.get('attempt')})"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"call {call_sid}: {seen} after {timeout:g} s")
             with contextlib.suppress(TimeoutError):
                 self.wait_for_change(version, timeout=min(left, _POLL_S))
 

@@ -317,7 +317,8 @@
       if (!digits) throw new ControlError("key some digits first");
       await control("POST", `/calls/${sid(form.dataset.call)}/digits`, { digits });
       entry.value = "";
-      return `${digits.length} keys sent to the <Gather>`;
+      const into = form.dataset.into === "pay" ? "<Pay>" : "<Gather>";
+      return `${digits.length} keys sent to the ${into}`;
     },
     async "fault-add"(form) {
       const rule = {};
