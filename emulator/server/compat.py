@@ -101,6 +101,7 @@ _CONFIG_OPTIONS = (
     "timeout_graceful_shutdown",
     "server_header",
     "date_header",
+    "proxy_headers",
     "ssl_certfile",
     "ssl_keyfile",
 )

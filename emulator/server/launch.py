@@ -82,6 +82,9 @@ def run(settings: Settings) -> int:
         "timeout_graceful_shutdown": settings.shutdown_grace_s,
         "server_header": False,
         "date_header": False,
+        # No proxy stands in front of a test emulator: X-Forwarded-* are not read (uvicorn's
+        # middleware for them would wrap every request for nothing).
+        "proxy_headers": False,
     }
     servers = [_Server(uvicorn.Config(app, lifespan="on", **options), protocol, settings)]
     sockets = [sock]
