@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from emulator.testing import Account, EmulatorServer
+
 USERNAME = "merchant"
 PASSWORD = "s3cr3t:pa55"  # a colon in the password: only the first one splits
 
@@ -305,3 +307,17 @@ class GpcEndpoint:
                         connection.shutdown(socket.SHUT_RDWR)
             self.server.server_close()  # joins the handler threads
             thread.join(5)
+
+
+def install(server: EmulatorServer, account: Account, url: str, **generic: Any) -> dict[str, Any]:
+    """Install a Generic Pay Connector named ``gpc`` on ``account``, at ``url`` with this
+    endpoint's credentials (``generic`` adds or overrides fields); its view, as installed."""
+    body = {
+        "account_sid": account.account_sid,
+        "name": "gpc",
+        "generic": {"endpoint_url": url, "username": USERNAME, "password": PASSWORD, **generic},
+    }
+    response = server.control.http.post("/_emulator/connectors", json=body)
+    assert response.status_code == 201, response.text
+    view: dict[str, Any] = response.json()
+    return view

@@ -10,7 +10,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
@@ -18,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from emulator.testing import Account, EmulatorServer
 from tests.flows import ACH_VALUES, CARD_VALUES, Flow
-from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply
+from tests.gpc_endpoint import GpcEndpoint, Reply, install
 from tests.receiver import Receiver
 
 MALFORMED_TOKEN = (
@@ -43,23 +42,6 @@ def endpoint() -> Iterator[GpcEndpoint]:
         yield running
 
 
-def install(
-    server: EmulatorServer, account: Account, endpoint: GpcEndpoint, **generic: Any
-) -> None:
-    body = {
-        "account_sid": account.account_sid,
-        "name": "gpc",
-        "generic": {
-            "endpoint_url": endpoint.url(),
-            "username": USERNAME,
-            "password": PASSWORD,
-            **generic,
-        },
-    }
-    response = server.control.http.post("/_emulator/connectors", json=body)
-    assert response.status_code == 201, response.text
-
-
 def completed(flow: Flow) -> dict[str, str]:
     """Status=complete; the final callback, once the endpoint answered."""
     flow.finish()
@@ -81,7 +63,7 @@ def test_description_and_parameter_reach_the_endpoint_unchanged(
         EmulatorServer("--caller", "manual", database=tmp_path / "e.db") as server,
     ):
         account = server.control.create_account()
-        install(server, account, endpoint)
+        install(server, account, endpoint.url())
         echo = json.dumps({"charge_id": "ch_1", "error_code": None, "echo": INVOICE})
         endpoint.push(Reply(body=echo.encode()))  # an endpoint that echoes the description
         flow = Flow(server, account)
@@ -121,7 +103,7 @@ def test_after_a_restart_the_endpoint_gets_the_stored_values(tmp_path: Path) -> 
         EmulatorServer("--caller", "manual", database=tmp_path / "e.db") as server,
     ):
         account = server.control.create_account()
-        install(server, account, endpoint)
+        install(server, account, endpoint.url())
         flow = Flow(server, account)
         flow.start(payment_connector="gpc", description=INVOICE, parameter=PARAMETER)
         server.restart()
@@ -142,7 +124,7 @@ def test_an_error_answer_without_its_id_key_is_malformed_and_says_why(
 ) -> None:
     """The GPC page: "Twilio will expect to receive the charge_id field in the response for a
     charge error". The attempt's record names the missing key."""
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     endpoint.push(Reply(body=b'{"error_code": "card_declined", "error_message": "Declined"}'))
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", charge_amount=3)
@@ -166,7 +148,7 @@ def test_a_tokenize_answer_naming_the_token_charge_id(
 ) -> None:
     """Pre-2022 connectors (legacy_paths) answered /tokenize with charge_id; the current
     protocol's answer names token_id."""
-    install(server, account, endpoint, legacy_paths=legacy)
+    install(server, account, endpoint.url(), legacy_paths=legacy)
     endpoint.push(Reply(body=b'{"charge_id": "T_a9dc", "error_code": null}'))
     flow = Flow(server, account)
     flow.start(payment_connector="gpc")
@@ -188,7 +170,7 @@ def test_a_non_2xx_answer_is_not_retried(
 ) -> None:
     """The GPC page retries only when the processor "fails to respond ... within 10
     seconds": a 503 is an answer, and final."""
-    install(server, account, endpoint, retries=5)
+    install(server, account, endpoint.url(), retries=5)
     endpoint.push(Reply(status=503, body=b'{"charge_id": null, "error_code": "busy"}'))
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", charge_amount=3)
@@ -201,7 +183,7 @@ def test_a_non_2xx_answer_is_not_retried(
 def test_an_unset_description_is_sent_as_null(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", charge_amount=3)
     flow.capture_all(CARD_VALUES)
@@ -355,7 +337,7 @@ def test_ach_through_a_generic_connector_needs_no_avs_name(
 ) -> None:
     """The GPC page's ACH request has no AVSName; 64014 ("ECP/ACH requires AVSName Parameter
     in the <Pay> verb") stays with the built-in connectors, which stand in for branded ones."""
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     flow = Flow(server, account)
     flow.start(
         payment_connector="gpc",

@@ -16,7 +16,16 @@ from twilio.base.exceptions import TwilioRestException
 
 from emulator.testing import Account, EmulatorServer
 from tests.flows import ACH_VALUES, CARD_VALUES, Flow
-from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, answer, card_body, reply
+from tests.gpc_endpoint import (
+    PASSWORD,
+    USERNAME,
+    GpcEndpoint,
+    Reply,
+    answer,
+    card_body,
+    install,
+    reply,
+)
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MALFORMED_CHARGE = (
@@ -41,25 +50,6 @@ def endpoint() -> Iterator[GpcEndpoint]:
         yield running
 
 
-def install(
-    server: EmulatorServer, account: Account, endpoint: GpcEndpoint, **generic: Any
-) -> dict[str, Any]:
-    body = {
-        "account_sid": account.account_sid,
-        "name": "gpc",
-        "generic": {
-            "endpoint_url": endpoint.url(),
-            "username": USERNAME,
-            "password": PASSWORD,
-            **generic,
-        },
-    }
-    response = server.control.http.post("/_emulator/connectors", json=body)
-    assert response.status_code == 201, response.text
-    view: dict[str, Any] = response.json()
-    return view
-
-
 def card_session(server: EmulatorServer, account: Account, **params: Any) -> Flow:
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", **params)
@@ -75,7 +65,7 @@ def completed(flow: Flow) -> dict[str, str]:
 
 
 def test_charge_by_card(server: EmulatorServer, account: Account, endpoint: GpcEndpoint) -> None:
-    view = install(server, account, endpoint)
+    view = install(server, account, endpoint.url())
     assert view["generic"]["password"] == "****"
     endpoint.push(Reply(delay_s=0.3, body=answer(charge_id="ch_merchant_1")))
     flow = card_session(
@@ -119,7 +109,7 @@ def test_charge_by_card(server: EmulatorServer, account: Account, endpoint: GpcE
 def test_tokenize_a_bank_account(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     endpoint.push(reply(token_id="tok_ach_9"))
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", payment_method="ach-debit", parameter={"AVSName": "Jo"})
@@ -176,7 +166,7 @@ def test_what_the_endpoint_answers_decides_the_callback(
     charging: bool,
     expected: tuple[str, str, str, str],
 ) -> None:
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     endpoint.push(answer_with)
     flow = card_session(server, account, **({"charge_amount": 3} if charging else {}))
     done = completed(flow)
@@ -191,7 +181,7 @@ def test_what_the_endpoint_answers_decides_the_callback(
 def test_wrong_credentials_are_a_malformed_answer(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint, password="wrong")
+    install(server, account, endpoint.url(), password="wrong")
     done = completed(card_session(server, account, charge_amount=3))
     assert (done["Result"], done["PaymentError"]) == ("payment-connector-error", MALFORMED_CHARGE)
     assert len(endpoint.requests) == 1
@@ -200,7 +190,7 @@ def test_wrong_credentials_are_a_malformed_answer(
 def test_retries_keep_the_transaction_id(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint, timeout_s=0.3, retries=2)
+    install(server, account, endpoint.url(), timeout_s=0.3, retries=2)
     endpoint.push(Reply(hang=True), Reply(hang=True), Reply(hang=True))
     flow = card_session(server, account, charge_amount=3)
     done = completed(flow)
@@ -215,14 +205,14 @@ def test_retries_keep_the_transaction_id(
 def test_a_retry_that_succeeds(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint, timeout_s=0.3, retries=5)
+    install(server, account, endpoint.url(), timeout_s=0.3, retries=5)
     endpoint.push(Reply(hang=True), reply(charge_id="ch_second"))
     done = completed(card_session(server, account, charge_amount=3))
     assert (done["Result"], done["PaymentConfirmationCode"]) == ("success", "ch_second")
 
 
 def test_legacy_paths(server: EmulatorServer, account: Account, endpoint: GpcEndpoint) -> None:
-    install(server, account, endpoint, legacy_paths=True)
+    install(server, account, endpoint.url(), legacy_paths=True)
     completed(card_session(server, account, charge_amount=3))
     (seen,) = endpoint.requests
     assert seen.path == "/gpc/charge"
@@ -232,7 +222,7 @@ def test_legacy_paths(server: EmulatorServer, account: Account, endpoint: GpcEnd
 def test_test_mode_refuses_other_cards_without_a_request(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", charge_amount=3)
     flow.capture_all({**CARD_VALUES, "payment-card-number": "4242424242424242"})
@@ -245,7 +235,7 @@ def test_test_mode_refuses_other_cards_without_a_request(
 def test_live_mode_forwards_any_card(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint, mode="live")
+    install(server, account, endpoint.url(), mode="live")
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", charge_amount=3)
     flow.capture_all({**CARD_VALUES, "payment-card-number": "4242424242424242"})
@@ -256,7 +246,7 @@ def test_live_mode_forwards_any_card(
 def test_while_processing(server: EmulatorServer, account: Account, endpoint: GpcEndpoint) -> None:
     """Neither active nor ended: cancel and a new Capture are 64021; a hang-up ends the call
     but not the payment; the API answers other sessions meanwhile."""
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     endpoint.push(Reply(delay_s=30, body=answer(charge_id="ch_late")))
     flow = card_session(server, account, charge_amount=3)
     flow.finish()
@@ -276,7 +266,7 @@ def test_while_processing(server: EmulatorServer, account: Account, endpoint: Gp
 def test_a_forced_outcome_skips_the_endpoint(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     flow = card_session(server, account, charge_amount=3)
     response = server.control.http.post(
         f"/_emulator/payments/{flow.sid}/outcome",
@@ -291,7 +281,7 @@ def test_a_forced_outcome_skips_the_endpoint(
 def test_connectors_are_replaced_by_name_and_refused_for_unknown_accounts(
     server: EmulatorServer, account: Account, endpoint: GpcEndpoint
 ) -> None:
-    install(server, account, endpoint)
+    install(server, account, endpoint.url())
     plain = server.control.http.post(
         "/_emulator/connectors",
         json={"account_sid": account.account_sid, "name": "gpc", "tokenize": False},
@@ -336,7 +326,7 @@ def test_card_data_reaches_only_the_endpoint(tmp_path: Path, log_format: str) ->
         ) as server,
     ):
         account = server.control.create_account()
-        install(server, account, endpoint)
+        install(server, account, endpoint.url())
         endpoint.push(Reply(body=answer(charge_id=f"ch_{card}")))  # an endpoint that echoes
         flow = Flow(server, account)
         flow.start(payment_connector="gpc", charge_amount=20)
@@ -373,7 +363,7 @@ def test_after_a_restart_the_digits_must_be_keyed_again(tmp_path: Path) -> None:
         EmulatorServer("--caller", "manual", database=tmp_path / "e.db") as server,
     ):
         account = server.control.create_account()
-        install(server, account, endpoint)
+        install(server, account, endpoint.url())
         flow = card_session(server, account, charge_amount=4)
         server.restart()
         flow.control = server.control
@@ -395,7 +385,7 @@ def test_a_request_cut_short_by_a_restart_ends_as_no_answer(tmp_path: Path) -> N
         EmulatorServer("--caller", "manual", database=tmp_path / "e.db") as server,
     ):
         account = server.control.create_account()
-        install(server, account, endpoint, timeout_s=60)
+        install(server, account, endpoint.url(), timeout_s=60)
         flow = card_session(server, account, charge_amount=4)
         flow.finish()
         endpoint.wait_for(1)

@@ -27,7 +27,7 @@ import pytest
 
 from emulator.testing import Account, EmulatorServer
 from tests.flows import CARD_VALUES, Flow
-from tests.gpc_endpoint import PASSWORD, USERNAME, GpcEndpoint, Reply, answer
+from tests.gpc_endpoint import GpcEndpoint, Reply, answer, install
 from tests.receiver import Receiver
 
 OWN = "the emulator's own address"
@@ -47,16 +47,6 @@ def account(server: EmulatorServer) -> Account:
 
 def basic(account: Account) -> tuple[str, str]:
     return (account.account_sid, account.auth_token)
-
-
-def install_gpc(server: EmulatorServer, account: Account, url: str, **generic: Any) -> None:
-    body = {
-        "account_sid": account.account_sid,
-        "name": "gpc",
-        "generic": {"endpoint_url": url, "username": USERNAME, "password": PASSWORD, **generic},
-    }
-    response = server.control.http.post("/_emulator/connectors", json=body)
-    assert response.status_code == 201, response.text
 
 
 # --- 1, 2: StatusCallbacks at the emulator itself -----------------------------------------------
@@ -118,7 +108,7 @@ def test_a_connector_at_the_emulator_itself_reaches_nothing(
 ) -> None:
     other = Flow(server, account)
     other.start()
-    install_gpc(server, account, server.base_url + "/_emulator/reset")
+    install(server, account, server.base_url + "/_emulator/reset")
     flow = Flow(server, account)
     flow.start(payment_connector="gpc", charge_amount=10)
     flow.capture_all(CARD_VALUES)
@@ -141,7 +131,7 @@ def test_sigterm_gives_a_charge_in_flight_the_shutdown_grace(tmp_path: Path) -> 
         server = EmulatorServer("--caller", "manual", database=database)
         with server:
             account = server.control.create_account()
-            install_gpc(server, account, gpc.url())
+            install(server, account, gpc.url())
             flow = Flow(server, account)
             flow.start(payment_connector="gpc", charge_amount=10)
             flow.capture_all(CARD_VALUES)
@@ -178,7 +168,7 @@ def test_card_numbers_a_merchant_echoes_are_not_kept_or_sent(
 ) -> None:
     reply = answer(charge_id=None, error_code="card_declined", error_message=echoed)
     with Receiver().running() as receiver, GpcEndpoint([Reply(body=reply)]).running() as gpc:
-        install_gpc(server, account, gpc.url())
+        install(server, account, gpc.url())
         flow = Flow(server, account, callback=receiver.url())
         flow.start(payment_connector="gpc", charge_amount=10)
         flow.capture_all(CARD_VALUES)
