@@ -29,6 +29,7 @@ from emulator.control.observe import ObserveRequests
 from emulator.control.routes import router as control_router
 from emulator.deps import STATE_NAMES
 from emulator.domain.hostnames import HostNames, Origins
+from emulator.domain.phones import Phones
 from emulator.domain.scripts import CallerDefaults, CallerScripts
 from emulator.domain.twiml import Pay
 from emulator.errors import TwilioError
@@ -55,6 +56,7 @@ from emulator.services.metrics import Metrics
 from emulator.services.pay_events import PayEvents
 from emulator.services.pay_verb import PayVerb
 from emulator.services.payments import PaymentRequests
+from emulator.services.phones import PhoneBook
 from emulator.services.reset import Resetter
 from emulator.services.sessions import Sessions
 from emulator.services.settlement import SettlementService
@@ -130,6 +132,8 @@ class Emulator:
             defaults,
             {c.sid: {str(k): v for k, v in c.script.items()} for c in fixtures.calls if c.script},
         )
+        self.phones_set_up = Phones()
+        self.phones = PhoneBook(self.db, self.phones_set_up)
         vault, keyed = Vault(), KeyedSoFar()
         pay_events = PayEvents(self.db, self.clock, self.ids, self.delivery)
         self.sessions = Sessions(
@@ -171,6 +175,7 @@ class Emulator:
             self.scripts,
             self.callback_log,
             self.caller,
+            self.phones_set_up,
         )
         self.settlement = SettlementService(
             self.db, self.clock, self.ids, self.sessions, vault, self.outgoing, self.metrics
@@ -212,6 +217,7 @@ class Emulator:
             self.delivery,
             self.journal,
             self.scripts,
+            self.phones_set_up,
             self.faults,
             self.clock,
             self.ids,

@@ -22,6 +22,7 @@ from emulator.services.faults import Faults
 from emulator.services.journal import Journal
 from emulator.services.listings import Listings
 from emulator.services.metrics import Metrics
+from emulator.services.phones import PhoneBook
 from emulator.services.reset import Resetter
 from emulator.services.sessions import Sessions
 from emulator.services.settlement import SettlementService
@@ -40,6 +41,7 @@ __all__ = [
     "JournalDep",
     "ListingsDep",
     "MetricsDep",
+    "PhonesDep",
     "ResetterDep",
     "SessionsDep",
     "SettlementDep",
@@ -58,6 +60,7 @@ STATE_NAMES = {
     "journal": Journal,
     "listings": Listings,
     "metrics": Metrics,
+    "phones": PhoneBook,
     "resetter": Resetter,
     "sessions": Sessions,
     "settlement": SettlementService,
@@ -125,6 +128,11 @@ def get_metrics(request: Request) -> Metrics:
     return service
 
 
+def get_phones(request: Request) -> PhoneBook:
+    service: PhoneBook = _state(request, "phones")
+    return service
+
+
 def get_resetter(request: Request) -> Resetter:
     service: Resetter = _state(request, "resetter")
     return service
@@ -156,6 +164,7 @@ FaultsDep = Annotated[Faults, Depends(get_faults)]
 JournalDep = Annotated[Journal, Depends(get_journal)]
 ListingsDep = Annotated[Listings, Depends(get_listings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+PhonesDep = Annotated[PhoneBook, Depends(get_phones)]
 ResetterDep = Annotated[Resetter, Depends(get_resetter)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 SettlementDep = Annotated[SettlementService, Depends(get_settlement)]

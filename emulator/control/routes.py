@@ -1,5 +1,5 @@
 """``/_emulator/...``: what tests use to drive and inspect the emulator (its own router, as
-moto keeps moto-api apart): health, reset, accounts, calls and their callers, sessions,
+moto keeps moto-api apart): health, reset, accounts, calls and their callers, phones, sessions,
 connectors, callbacks, faults and the request journal, the clock, the change feed, and the
 metrics.
 
@@ -13,11 +13,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from emulator.control import accounts, callbacks, calls, clock, faults, live, metrics, payments
+from emulator.control import (
+    accounts,
+    callbacks,
+    calls,
+    clock,
+    faults,
+    live,
+    metrics,
+    payments,
+    phones,
+)
 from emulator.paths import CONTROL_PREFIX
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=CONTROL_PREFIX, tags=["control"])
-for part in (accounts, calls, payments, callbacks, faults, clock, live, metrics):
+for part in (accounts, calls, phones, payments, callbacks, faults, clock, live, metrics):
     router.include_router(part.router)

@@ -39,6 +39,7 @@ from emulator.domain.calls import (
 )
 from emulator.domain.machine import NothingToCapture
 from emulator.domain.masking import mask_card_numbers
+from emulator.domain.phones import Phones
 from emulator.domain.records import CallbackRecord
 from emulator.domain.scripts import CallerScripts
 from emulator.domain.twiml import Notice
@@ -95,6 +96,7 @@ class CallService:
         scripts: CallerScripts,
         log: CallbackLog,
         caller: Caller,
+        phones: Phones,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -104,12 +106,15 @@ class CallService:
         self._scripts = scripts
         self._log = log
         self._caller = caller
+        self._phones = phones
 
     # --- the Calls API ---------------------------------------------------------------------------
 
     async def place(self, account_sid: str, request: CreateCall) -> CallRecord:
-        """A call to ``To``, ``queued``; dialled once committed."""
+        """A call to ``To``, ``queued``; dialled once committed. A phone set up at ``To``
+        gives the call its caller and script."""
         now = self._clock.now_ms()
+        phone = self._phones.at(account_sid, request.to)
         record = CallRecord(
             self._ids.sid("CA"),
             account_sid,
@@ -130,6 +135,7 @@ class CallService:
             status_callback_events=request.status_callback_events,
             timeout=request.timeout,
             time_limit=request.time_limit,
+            caller=phone.caller if phone is not None else None,
         )
 
         def unit(conn: sqlite3.Connection) -> CallRecord:
@@ -139,6 +145,8 @@ class CallService:
             self._db.after_commit(partial(self.runner.start, record.sid, account_sid))
             return record
 
+        if phone is not None:
+            self._scripts.set(record.sid, phone.script)
         return await self._db.write(unit)
 
     def fetch(self, account_sid: str, sid: str) -> CallRecord:
@@ -204,6 +212,10 @@ class CallService:
         now = self._clock.now_ms()
         sid = self._ids.sid("CA")
         twiml = request.voice_url is not None
+        from_ = request.from_ or (DEFAULT_FROM if twiml else None)
+        phone = self._phones.at(request.account_sid, from_)
+        if phone is not None and request.caller is None and not request.script:
+            request = replace(request, caller=phone.caller, script=dict(phone.script))
         record = CallRecord(
             sid,
             request.account_sid,
@@ -212,7 +224,7 @@ class CallService:
             now,
             direction=INBOUND,
             to=request.to or (DEFAULT_TO if twiml else None),
-            from_=request.from_ or (DEFAULT_FROM if twiml else None),
+            from_=from_,
             caller=request.caller,
             url=request.url,
             runs_twiml=twiml,

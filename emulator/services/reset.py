@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from emulator.clock import Clock
+from emulator.domain.phones import Phones
 from emulator.domain.scripts import CallerScripts
 from emulator.ids import IdGenerator
 from emulator.services.accounts import AccountService
@@ -26,6 +27,7 @@ class Resetter:
         delivery: Delivery,
         journal: Journal,
         scripts: CallerScripts,
+        phones: Phones,
         faults: Faults,
         clock: Clock,
         ids: IdGenerator,
@@ -37,6 +39,7 @@ class Resetter:
         self._delivery = delivery
         self._journal = journal
         self._scripts = scripts
+        self._phones = phones
         self._faults = faults
         self._clock = clock
         self._ids = ids
@@ -45,7 +48,8 @@ class Resetter:
     async def reset(self, account_sid: str | None = None) -> None:
         """Wipe all state and reload the fixtures, or wipe one account's activity.
 
-        A full reset also clears the fault rules, sets the clock back to real time and
+        Either way the account's phones (all phones, for a full reset) are forgotten. A full
+        reset also clears the fault rules, sets the clock back to real time and
         starts the seeded identifier streams afresh: the emulator is as it started. Raises
         :class:`~emulator.services.accounts.UnknownAccount` for an account that does not exist.
         """
@@ -54,6 +58,7 @@ class Resetter:
         self._delivery.forget(account_sid)
         self._journal.clear(account_sid)
         self._caller.forget(account_sid)
+        self._phones.remove(account_sid)  # None: every account's
         if account_sid is None:
             self._scripts.reset()
             self._faults.clear(random.Random(self._seed))

@@ -369,6 +369,66 @@ class ControlClient:
         """
         self._json(self.http.post(f"/_emulator/calls/{call_sid}/hangup"))
 
+    # --- phones: callers set up before their calls exist ---------------------------------------
+
+    def set_phone(
+        self,
+        account_sid: str,
+        number: str,
+        mode: str = "auto",
+        script: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Set up who answers at ``number``: every call the account places to it with the
+        Calls API (``To``), and every :meth:`create_call` from it (``from_``) that names no
+        caller or script, starts with this caller. For tests whose application places the
+        call, so the CallSid comes too late for :meth:`set_caller`. Kept in memory until
+        :meth:`remove_phones`, a reset or a restart; replaces the phone at that number.
+
+        Args:
+            account_sid: the account whose calls it answers.
+            number: the number, as the call gives it (``+14155550123``).
+            mode: ``auto`` or ``manual`` (see :meth:`create_call`).
+            script: what the caller keys (see :meth:`create_call`), at most 64 entries.
+
+        Returns:
+            ``{"account_sid", "number", "caller", "items"}`` (the script's keys, not its values).
+        """
+        body = {"account_sid": account_sid, "number": number, "caller": mode}
+        result: dict[str, Any] = self._json(
+            self.http.post("/_emulator/phones", json=body | {"script": dict(script or {})})
+        )
+        return result
+
+    def phones(self, account_sid: str | None = None) -> list[dict[str, Any]]:
+        """The phones set up, oldest first (see :meth:`set_phone`).
+
+        Args:
+            account_sid: only this account's.
+        """
+        params = {"account_sid": account_sid} if account_sid else {}
+        phones: list[dict[str, Any]] = self._json(
+            self.http.get("/_emulator/phones", params=params)
+        )["phones"]
+        return phones
+
+    def remove_phones(self, account_sid: str | None = None, number: str | None = None) -> int:
+        """Forget phones; calls already placed keep their callers.
+
+        Args:
+            account_sid: only this account's (default: every account's).
+            number: only the one at this number.
+
+        Returns:
+            How many were forgotten.
+        """
+        params = {
+            key: value
+            for key, value in {"account_sid": account_sid, "number": number}.items()
+            if value is not None
+        }
+        removed: int = self._json(self.http.delete("/_emulator/phones", params=params))["removed"]
+        return removed
+
     # --- payment sessions --------------------------------------------------------------------
 
     def key_in(self, payment_sid: str, digits: str, partial: bool = False) -> dict[str, Any]:
