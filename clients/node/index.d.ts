@@ -13,6 +13,14 @@ export interface Account {
 
 export type SessionState = "active" | "processing" | "completed" | "cancelled" | "ended";
 
+/** A phone set up with `setPhone`: who answers at `number` (the script's keys, not values). */
+export interface Phone {
+  account_sid: string;
+  number: string;
+  caller: "auto" | "manual";
+  items: string[];
+}
+
 /** The session view of `GET /_emulator/payments/{Sid}` (the emulator's own field names). */
 export interface SessionView {
   sid: string;
@@ -216,6 +224,15 @@ export declare class ControlClient {
     options?: { script?: Record<string, string> },
   ): Promise<{ call_sid: string; caller: string }>;
   hangUp(callSid: string): Promise<void>;
+
+  setPhone(
+    accountSid: string,
+    number: string,
+    mode?: "auto" | "manual",
+    options?: { script?: Record<string, string> },
+  ): Promise<Phone>;
+  phones(options?: { accountSid?: string }): Promise<Phone[]>;
+  removePhones(options?: { accountSid?: string; number?: string }): Promise<number>;
 
   keyIn(paymentSid: string, digits: string, options?: { partial?: boolean }): Promise<SessionView>;
   payment(paymentSid: string): Promise<SessionView>;

@@ -221,6 +221,30 @@ class ControlClient {
     await this._request("POST", `/_emulator/calls/${callSid}/hangup`);
   }
 
+  // --- phones: callers set up before their calls exist ---------------------------------------
+
+  /**
+   * Set up who answers at `number`: every call the account places to it with the Calls API
+   * (`To`), and every control-plane call from it that names no caller or script, starts with
+   * this caller (`mode`, `script`). For tests whose application places the call.
+   * `{account_sid, number, caller, items}`.
+   */
+  setPhone(accountSid, number, mode = "auto", { script } = {}) {
+    const body = { account_sid: accountSid, number, caller: mode, script: script ?? {} };
+    return this._request("POST", "/_emulator/phones", { body });
+  }
+
+  /** The phones set up (of one account), oldest first: `[{account_sid, number, caller, items}]`. */
+  async phones({ accountSid } = {}) {
+    return (await this._request("GET", "/_emulator/phones", { query: { accountSid } })).phones;
+  }
+
+  /** Forget phones (of one account; only the one at `number`); how many were forgotten. */
+  async removePhones({ accountSid, number } = {}) {
+    const query = { accountSid, number };
+    return (await this._request("DELETE", "/_emulator/phones", { query })).removed;
+  }
+
   // --- payment sessions ----------------------------------------------------------------------
 
   /** The caller keys digits into the item being captured; the session view. */

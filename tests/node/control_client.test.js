@@ -227,3 +227,46 @@ test("an inbound call runs the app's TwiML: keys by hand, then by script", async
     app.close();
   }
 });
+
+test("a phone set up ahead answers the call the application places", async () => {
+  const http = require("node:http");
+  const actions = [];
+  const app = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const path = new URL(request.url, "http://x").pathname;
+      if (path === "/paid") actions.push(Object.fromEntries(new URLSearchParams(body)));
+      response.writeHead(200, { "content-type": "text/xml" });
+      response.end(
+        path === "/pay"
+          ? '<Response><Pay chargeAmount="10.00" action="/paid"/></Response>'
+          : "<Response><Hangup/></Response>",
+      );
+    });
+  });
+  await new Promise((resolve) => app.listen(0, "127.0.0.1", resolve));
+  try {
+    const base = `http://127.0.0.1:${app.address().port}`;
+    const account = await control.createAccount();
+    const to = "+14155550123";
+    const script = { "payment-card-number": "4000000000000002" }; // declined
+    const phone = await control.setPhone(account.accountSid, to, "auto", { script });
+    assert.deepEqual(phone.items, ["payment-card-number"]);
+    assert.deepEqual(
+      (await control.phones({ accountSid: account.accountSid })).map((p) => p.number),
+      [to],
+    );
+    // what the application under test does: it places the call, the test never sees its sid
+    const call = await clientOf(account).calls.create({ to, from: "+14155550100", url: `${base}/pay` });
+    const view = await control.waitForCall(call.sid, { status: "completed" });
+    assert.equal(view.caller, "auto");
+    assert.equal(actions.length, 1);
+    assert.equal(actions[0].Result, "payment-connector-error");
+    assert.equal(actions[0].PaymentError, "card is declined");
+    assert.equal(await control.removePhones({ accountSid: account.accountSid, number: to }), 1);
+    assert.deepEqual(await control.phones({ accountSid: account.accountSid }), []);
+  } finally {
+    app.close();
+  }
+});
