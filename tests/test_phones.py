@@ -13,8 +13,8 @@ import pytest
 from twilio.rest import Client
 from twilio.twiml.voice_response import Pay, VoiceResponse
 
-from emulator.domain.phones import MAX_SCRIPT_ITEMS, Phone, Phones
-from emulator.domain.scripts import InvalidScript
+from emulator.domain.phones import Phone, Phones
+from emulator.domain.scripts import MAX_SCRIPT_ITEMS, InvalidScript
 from emulator.testing import Account, ControlError, EmulatorServer
 from tests.voice_app import VoiceApp, twilio_client
 
@@ -60,7 +60,7 @@ def test_a_bad_phone_is_refused_and_nothing_is_kept() -> None:
     with pytest.raises(ValueError, match="caller must be"):
         phones.set(Phone(A, TO, "robot"))  # type: ignore[arg-type]
     many = {f"gather-{n}": "1" for n in range(1, MAX_SCRIPT_ITEMS + 2)}
-    with pytest.raises(ValueError, match="at most 64"):
+    with pytest.raises(InvalidScript, match="at most 64"):
         phones.set(Phone(A, TO, "auto", many))
     assert phones.listed() == []
 
@@ -213,3 +213,10 @@ def test_bad_requests_are_refused_and_keep_nothing(
         answer = httpx.post(server.base_url + "/_emulator/phones", json=body)
         assert answer.status_code == 422, body
     assert control.phones(account.account_sid) == []
+    # the same bound on a call's own script
+    many = {f"gather-{n}": "1" for n in range(1, MAX_SCRIPT_ITEMS + 2)}
+    answer = httpx.post(
+        server.base_url + "/_emulator/calls",
+        json={"account_sid": account.account_sid, "script": many},
+    )
+    assert answer.status_code == 422

@@ -11,7 +11,7 @@ from emulator.control.accounts import ACCOUNT_SID
 from emulator.control.views import call_view
 from emulator.deps import CallerDep, CallsDep
 from emulator.domain.calls import CALL_EVENTS
-from emulator.domain.scripts import InvalidScript
+from emulator.domain.scripts import MAX_SCRIPT_ITEMS, InvalidScript
 from emulator.domain.vocabulary import CallerMode
 from emulator.services.calls import CallService, InboundCall, NotGathering
 from emulator.services.sessions import UnknownResource
@@ -35,7 +35,7 @@ class NewCallRequest(BaseModel):
 
     account_sid: str = Field(pattern=ACCOUNT_SID)
     caller: CallerMode | None = None
-    script: dict[str, str] = Field(default_factory=dict)
+    script: dict[str, str] = Field(default_factory=dict, max_length=MAX_SCRIPT_ITEMS)
     url: str | None = Url
     voice_url: str | None = Url
     method: Method = "POST"
@@ -154,7 +154,7 @@ class CallerModeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: CallerMode
-    script: dict[str, str] | None = None
+    script: dict[str, str] | None = Field(default=None, max_length=MAX_SCRIPT_ITEMS)
 
 
 @router.post("/calls/{call_sid}/caller")

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emulator.control.accounts import ACCOUNT_SID
 from emulator.deps import PhonesDep
-from emulator.domain.phones import MAX_SCRIPT_ITEMS, Phone
-from emulator.domain.scripts import InvalidScript
+from emulator.domain.phones import Phone
+from emulator.domain.scripts import MAX_SCRIPT_ITEMS, InvalidScript
 from emulator.domain.vocabulary import AUTO, CallerMode
 from emulator.services.sessions import UnknownResource
 

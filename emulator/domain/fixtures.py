@@ -12,16 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from emulator.domain.connectors import Connector
 from emulator.domain.gpc import GenericConnector, Mode
+from emulator.domain.scripts import check_script
 from emulator.domain.vocabulary import (
     KEYPAD_PATTERN,
     PAYMENT_METHODS,
     TOKEN_TYPES,
     CallerMode,
-    CaptureItem,
     PaymentMethod,
     TokenType,
 )
@@ -37,6 +44,7 @@ __all__ = [
     "CallFixture",
     "ConnectorFixture",
     "FixtureSet",
+    "PhoneFixture",
     "parents_first",
     "parse_fixtures",
 ]
@@ -77,6 +85,8 @@ class ApiKeyFixture(_Fixture):
 
 
 Digits = Annotated[str, StringConstraints(pattern=KEYPAD_PATTERN)]
+# What a caller keys per item, and at <Gather>s (gather, gather-N): as the control plane takes it.
+Script = Annotated[dict[str, Digits], AfterValidator(check_script)]
 
 
 class CallFixture(_Fixture):
@@ -85,7 +95,17 @@ class CallFixture(_Fixture):
     status: CallStatus = "in-progress"
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     caller: CallerMode | None = None
-    script: dict[CaptureItem, Digits] = Field(default_factory=dict)
+    script: Script = Field(default_factory=dict)
+
+
+class PhoneFixture(_Fixture):
+    """Who answers at a number: the calls the account places to it (``To``) start with this
+    caller and script (see :mod:`emulator.domain.phones`)."""
+
+    account_sid: AccountSid
+    number: Annotated[str, StringConstraints(pattern=r"^\S{1,64}$")]
+    caller: CallerMode = "auto"
+    script: Script = Field(default_factory=dict)
 
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -137,6 +157,7 @@ class FixtureSet(_Fixture):
     api_keys: list[ApiKeyFixture] = Field(default_factory=list)
     calls: list[CallFixture] = Field(default_factory=list)
     connectors: list[ConnectorFixture] = Field(default_factory=list)
+    phones: list[PhoneFixture] = Field(default_factory=list)
 
 
 def parse_fixtures(files: Iterable[tuple[str, str]]) -> FixtureSet:
@@ -182,6 +203,10 @@ def _check_references(fixtures: FixtureSet, names: Iterable[str] = ()) -> None:
     owners = [(k.sid, k.account_sid) for k in fixtures.api_keys]
     owners += [(c.sid, c.account_sid) for c in fixtures.calls]
     owners += [(f"connector {c.name}", c.account_sid) for c in fixtures.connectors]
+    owners += [(f"the phone at {p.number}", p.account_sid) for p in fixtures.phones]
+    phones = [(p.account_sid, p.number) for p in fixtures.phones]
+    if len(set(phones)) != len(phones):
+        raise ConfigError("invalid fixtures: a phone is declared twice for one account")
     connector_keys = [c.key for c in fixtures.connectors]
     if len(set(connector_keys)) != len(connector_keys):
         raise ConfigError("invalid fixtures: a connector is declared twice for one account")

@@ -7,27 +7,25 @@ A phone is set up ahead, per account and number: every call the Calls API places
 ``To`` (and every control-plane call from that ``From`` that names no caller or script of
 its own) starts with the phone's caller mode and script.
 
-Phones live in memory, like the calls' scripts (a script may hold a full card number): a
-restart or a reset forgets them. There are at most :data:`MAX_PHONES`; setting one more
-forgets the one set longest ago.
+Phones set up by the control plane live in memory, like the calls' scripts (a script may
+hold a full card number): a restart forgets them, and a reset (of the account, or of
+everything) goes back to the phones of the fixture files. There are at most
+:data:`MAX_PHONES`; setting one more forgets the one set longest ago.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from emulator.domain.scripts import check_script
 from emulator.domain.vocabulary import CALLER_MODES, CallerMode
 
-__all__ = ["MAX_PHONES", "MAX_SCRIPT_ITEMS", "Phone", "Phones"]
+__all__ = ["MAX_PHONES", "Phone", "Phones"]
 
 MAX_PHONES: Final = 10_000
 """Phones kept at most, all accounts together (the oldest is forgotten beyond)."""
-
-MAX_SCRIPT_ITEMS: Final = 64
-"""Entries a phone's script may hold (the capture items, their matchers, ``gather-N``s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +46,10 @@ class Phone:
 class Phones:
     """The phones set up, keyed by account and number, oldest first."""
 
-    def __init__(self, limit: int = MAX_PHONES) -> None:
+    def __init__(self, fixtures: Iterable[Phone] = (), limit: int = MAX_PHONES) -> None:
         self._limit = limit
         self._phones: dict[tuple[str, str], Phone] = {}
+        self._fixtures = [self.set(phone) for phone in fixtures]
 
     def set(self, phone: Phone) -> Phone:
         """Set up (or replace) the phone at its number. Raises
@@ -58,8 +57,6 @@ class Phones:
         and :class:`ValueError` for an unknown mode."""
         if phone.caller not in CALLER_MODES:
             raise ValueError(f"caller must be one of {', '.join(CALLER_MODES)}")
-        if len(phone.script) > MAX_SCRIPT_ITEMS:
-            raise ValueError(f"a script holds at most {MAX_SCRIPT_ITEMS} entries")
         kept = Phone(phone.account_sid, phone.number, phone.caller, check_script(phone.script))
         key = (phone.account_sid, phone.number)
         self._phones.pop(key, None)  # a replaced phone counts as the newest
@@ -89,3 +86,10 @@ class Phones:
         for key in gone:
             del self._phones[key]
         return len(gone)
+
+    def reset(self, account_sid: str | None = None) -> None:
+        """Back to the fixtures' phones (of the account; of every account when None)."""
+        self.remove(account_sid)
+        for phone in self._fixtures:
+            if account_sid in (None, phone.account_sid):
+                self.set(phone)

@@ -25,9 +25,20 @@ from typing import Final
 from emulator.domain import cards
 from emulator.domain.vocabulary import CAPTURE_ITEMS, KEYPAD_PATTERN, MATCHER_SUFFIX
 
-__all__ = ["GATHER", "CallerDefaults", "CallerScripts", "InvalidScript"]
+__all__ = [
+    "GATHER",
+    "MAX_SCRIPT_ITEMS",
+    "CallerDefaults",
+    "CallerScripts",
+    "InvalidScript",
+    "check_script",
+]
 
 KEYPAD = re.compile(KEYPAD_PATTERN)
+
+MAX_SCRIPT_ITEMS: Final = 64
+"""Entries a script may hold (the capture items, their matchers, ``gather`` and
+``gather-N``s)."""
 
 
 class InvalidScript(ValueError):
@@ -63,6 +74,8 @@ _GATHER_KEY = re.compile(r"^gather(?:-[1-9][0-9]{0,3})?$")
 
 def check_script(script: Mapping[str, str]) -> dict[str, str]:
     """A script as given, or :class:`InvalidScript` (never echoing the values)."""
+    if len(script) > MAX_SCRIPT_ITEMS:
+        raise InvalidScript(f"a script holds at most {MAX_SCRIPT_ITEMS} entries")
     for item, value in script.items():
         if item not in CAPTURE_ITEMS and not _GATHER_KEY.match(item):
             # not echoed: a mistaken key could be a card number

@@ -48,7 +48,7 @@ class Resetter:
     async def reset(self, account_sid: str | None = None) -> None:
         """Wipe all state and reload the fixtures, or wipe one account's activity.
 
-        Either way the account's phones (all phones, for a full reset) are forgotten. A full
+        Either way the phones set up go back to the fixtures' (the account's, or all). A full
         reset also clears the fault rules, sets the clock back to real time and
         starts the seeded identifier streams afresh: the emulator is as it started. Raises
         :class:`~emulator.services.accounts.UnknownAccount` for an account that does not exist.
@@ -58,7 +58,7 @@ class Resetter:
         self._delivery.forget(account_sid)
         self._journal.clear(account_sid)
         self._caller.forget(account_sid)
-        self._phones.remove(account_sid)  # None: every account's
+        self._phones.reset(account_sid)  # None: every account's
         if account_sid is None:
             self._scripts.reset()
             self._faults.clear(random.Random(self._seed))
