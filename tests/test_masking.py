@@ -31,6 +31,16 @@ TEST_CARDS = ["4111111111111111", "5555555555554444", "378282246310005", "601111
         ("41111111111", "41111111111"),  # 11 digits: no card number
         ("4111  1111 1111 1111", "4111  1111 1111 1111"),  # two spaces: not one number
         ("no digits at all", "no digits at all"),
+        # a SID whose hex holds a Luhn-valid run (123456789015) is an identifier: kept
+        (f"PKabcd123456789015ef{'0' * 14}", f"PKabcd123456789015ef{'0' * 14}"),
+        (
+            f"/Payments/PKabcd123456789015ef{'0' * 14}.json",
+            f"/Payments/PKabcd123456789015ef{'0' * 14}.json",
+        ),
+        # ...but not what stands next to it, nor a "SID" of digits only, nor a longer word
+        (f"PKabcdef{'ab' * 13} 4111111111111111", f"PKabcdef{'ab' * 13} xxxxxxxxxxxx1111"),
+        (f"PK4111111111111111{'0' * 16}", f"PK{'x' * 28}0000"),
+        (f"PKabcd123456789015ef{'ab' * 7}a", f"PKabcdxxxxxxxx9015ef{'ab' * 7}a"),
     ],
 )
 def test_examples(text: str, masked: str) -> None:
@@ -69,3 +79,15 @@ def test_what_is_left_holds_no_luhn_valid_run(text: str) -> None:
             for length in range(12, 20):
                 window = digits[start : start + length]
                 assert len(window) < length or not luhn_valid(window), (text, masked)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prefix=st.sampled_from(["AC", "CA", "PK", "SK"]),
+    body=st.text(alphabet="0123456789abcdef", min_size=32, max_size=32).filter(
+        lambda body: not body.isdigit()
+    ),
+)
+def test_sids_are_never_masked(prefix: str, body: str) -> None:
+    text = f"PaymentSid={prefix}{body}&CallSid={prefix}{body}"
+    assert mask_card_numbers(text) == text

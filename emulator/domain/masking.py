@@ -12,7 +12,11 @@ check, as a card number would, keeping its last four digits (``xxxxxxxxxxxx1111`
   window that passes the Luhn check is masked.
 
 Digit runs that no card number could be (an order or invoice number that fails the check)
-are left as they are. A run of more than :data:`LONGEST_RUN` digits is masked whole but its
+are left as they are, and so are Twilio SIDs (two capital letters and 32 hexadecimal
+characters, at least one a letter, as a word of its own: ``PK71999f...``): about one SID in
+a hundred holds a Luhn-valid run of 12 digits or more by chance, and masking it would
+break the identifiers tests look things up by. The digits around a SID are checked as usual.
+A run of more than :data:`LONGEST_RUN` digits is masked whole but its
 last four: checking every window of it would cost more than it is worth.
 
 This masking is for what the emulator keeps and shows; what it forwards to a user's own
@@ -40,11 +44,22 @@ VISIBLE: Final = 4
 _RUN = re.compile(r"[0-9](?:[ .-]?[0-9]){11,}")
 
 
+# A Twilio SID as a word of its own: its hexadecimal part holds a letter (a run of 32 digits
+# is a number, checked as one)
+_SID = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}(?=[0-9]*[a-fA-F])[0-9a-fA-F]{32}(?![0-9A-Za-z])")
+
+
 def mask_card_numbers(text: str) -> str:
     """``text`` with every card number in it masked (see the module's docstring)."""
     if _RUN.search(text) is None:
         return text
-    return _RUN.sub(_mask_run, text)
+    parts: list[str] = []
+    done = 0
+    for sid in _SID.finditer(text):  # kept as they are; the text between them is masked
+        parts += [_RUN.sub(_mask_run, text[done : sid.start()]), sid.group()]
+        done = sid.end()
+    parts.append(_RUN.sub(_mask_run, text[done:]))
+    return "".join(parts)
 
 
 def _mask_run(match: re.Match[str]) -> str:
