@@ -16,7 +16,7 @@ from twilio.twiml.voice_response import Pay, VoiceResponse
 from emulator.domain.phones import Phone, Phones
 from emulator.domain.scripts import MAX_SCRIPT_ITEMS, InvalidScript
 from emulator.testing import Account, ControlError, EmulatorServer
-from tests.voice_app import VoiceApp, twilio_client
+from tests.voice_app import VoiceApp, steps, twilio_client
 
 TO, FROM = "+14155550123", "+14155550100"
 DECLINE_CARD = "4000000000000002"
@@ -117,7 +117,15 @@ def test_the_phone_answers_a_call_the_application_places(
     (paid,) = app.wait_for("/paid")  # the server's callers are manual: only the phone keys
     assert (paid.form["CallSid"], paid.form["Result"]) == (sid, "payment-connector-error")
     assert paid.form["PaymentError"] == "card is declined"
-    assert control.call(sid)["caller"] == "auto"
+    view = control.call(sid)
+    assert view["caller"] == "auto"
+    (note,) = [step for step in steps(view, "note") if step["name"] == "phone"]
+    assert (note["note"], note["caller"], note["script_items"]) == (
+        f"the caller is the phone set up at {TO}",
+        "auto",
+        "payment-card-number",
+    )
+    assert DECLINE_CARD not in str(view)
 
 
 def test_a_manual_phone_waits_for_the_test(
@@ -155,9 +163,11 @@ def test_a_control_plane_call_from_the_number_takes_the_phone(
     sid = control.create_call(account.account_sid, voice_url=app.url("/pay"), from_=FROM)
     (paid,) = app.wait_for("/paid")
     assert (paid.form["CallSid"], paid.form["Result"]) == (sid, "payment-connector-error")
+    assert [s["name"] for s in steps(control.call(sid), "note")][:1] == ["phone"]
     # a call that names its own caller keeps it
     own = control.create_call(account.account_sid, "manual", voice_url=app.url("/pay"), from_=FROM)
     assert control.wait_for_pay(own, "payment-card-number")["caller"] == "manual"
+    assert "phone" not in [s["name"] for s in steps(control.call(own), "note")]
     control.hang_up(own)
 
 

@@ -39,7 +39,7 @@ from emulator.domain.calls import (
 )
 from emulator.domain.machine import NothingToCapture
 from emulator.domain.masking import mask_card_numbers
-from emulator.domain.phones import Phones
+from emulator.domain.phones import Phone, Phones
 from emulator.domain.records import CallbackRecord
 from emulator.domain.scripts import CallerScripts
 from emulator.domain.twiml import Notice
@@ -140,6 +140,8 @@ class CallService:
 
         def unit(conn: sqlite3.Connection) -> CallRecord:
             calls.insert_record(conn, record)
+            if phone is not None:
+                self._events.step(conn, record.sid, "note", "phone", detail=_answered_by(phone))
             for code, message in request.warnings:
                 self._events.notice(conn, record.sid, Notice(code, message))
             self._db.after_commit(partial(self.runner.start, record.sid, account_sid))
@@ -214,7 +216,9 @@ class CallService:
         twiml = request.voice_url is not None
         from_ = request.from_ or (DEFAULT_FROM if twiml else None)
         phone = self._phones.at(request.account_sid, from_)
-        if phone is not None and request.caller is None and not request.script:
+        if phone is None or request.caller is not None or request.script:
+            phone = None  # the call names its own caller
+        else:
             request = replace(request, caller=phone.caller, script=dict(phone.script))
         record = CallRecord(
             sid,
@@ -242,6 +246,8 @@ class CallService:
             if accounts.get(conn, request.account_sid) is None:
                 raise UnknownResource(f"account {request.account_sid} does not exist")
             calls.insert_record(conn, record)
+            if phone is not None:
+                self._events.step(conn, sid, "note", "phone", detail=_answered_by(phone))
             if twiml:
                 self._events.step(conn, sid, "status", RINGING, detail=[("note", "inbound call")])
                 self._db.after_commit(partial(self.runner.start, sid, request.account_sid))
@@ -327,3 +333,13 @@ def _kept(twiml: str | None) -> str | None:
     """A ``Twiml`` parameter as the emulator keeps and runs it: card numbers masked (the
     emulator says nothing aloud; what it records must hold no card data)."""
     return mask_card_numbers(twiml) if twiml is not None else None
+
+
+def _answered_by(phone: Phone) -> list[tuple[str, object]]:
+    """A timeline note: the call's caller came from a phone set up ahead (its items only)."""
+    items = ", ".join(phone.items) or "none: the defaults"
+    return [
+        ("note", f"the caller is the phone set up at {phone.number}"),
+        ("caller", phone.caller),
+        ("script_items", items),
+    ]
