@@ -218,7 +218,7 @@ def test_any_delivery_error_is_a_failed_attempt_and_the_queue_moves_on(
             raise RuntimeError("signing exploded")
         return real(token, url, params)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("emulator.services.delivery.compute_signature", exploding)
+    monkeypatch.setattr("emulator.outgoing.webhooks.compute_signature", exploding)
 
     async def main() -> tuple[list[CallbackRecord], list[Request]]:
         async with receiving(LoopReceiver()) as receiver:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.services.delivery import form_body
+from emulator.domain.forms import form_body
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 

@@ -40,7 +40,6 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from emulator.domain import overrides
-from emulator.domain.forms import form_body
 from emulator.domain.masking import mask_card_numbers
 from emulator.domain.overrides import (
     TWILIO_RETRY_COUNT,
@@ -50,10 +49,9 @@ from emulator.domain.overrides import (
     RetryOn,
 )
 from emulator.domain.records import CallbackRecord, NewCallback, PendingCallback
-from emulator.domain.signing import compute_signature, signed_url
 from emulator.domain.urls import mask_url_password, scrub_password
-from emulator.domain.voice import with_query
-from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
+from emulator.outgoing.client import Outgoing, Reply
+from emulator.outgoing.webhooks import signed_webhook
 from emulator.services.callback_log import AttemptOutcome, CallbackLog
 from emulator.services.grace import finish_within
 from emulator.store import accounts, calls
@@ -276,33 +274,17 @@ class Delivery:
         if token is None:
             error = f"account {pending.account_sid} no longer exists"
             return AttemptOutcome(mask_url_password(url), error=error)
-        body = b""
-        if pending.method == "GET":  # the parameters in the query: the signed URL has them
-            url = with_query(url, list(pending.params))
-            signature = compute_signature(token, signed_url(url), ())
-        else:
-            body = form_body(pending.params)
-            signature = compute_signature(token, signed_url(url), pending.params)
-        headers = {
-            "User-Agent": USER_AGENT,
-            "I-Twilio-Idempotency-Token": pending.idempotency_token,
-            "X-Twilio-Signature": signature,
-        }
-        if pending.method != "GET":
-            headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
-        remaining_s = max(deadline - time.monotonic(), 0.001)
-        reply = await self._outgoing.send(
-            OutgoingRequest(
-                pending.method,
-                url,
-                headers,
-                body,
-                timeout_s=min(settings.read_timeout_ms / 1000, remaining_s),
-                connect_timeout_s=min(settings.connect_timeout_ms / 1000, remaining_s),
-                deadline_s=remaining_s,
-            )
+        request = signed_webhook(
+            pending.method,
+            url,
+            pending.params,
+            token,
+            pending.idempotency_token,
+            settings,
+            deadline,
         )
-        return _outcome(reply, url)
+        reply = await self._outgoing.send(request)
+        return _outcome(reply, request.url)
 
     def _resolve(self, pending: PendingCallback) -> tuple[str | None, str | None]:
         """The absolute URL to POST to, or None and why."""

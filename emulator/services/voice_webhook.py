@@ -35,15 +35,14 @@ from urllib.parse import urljoin
 import httpx
 
 from emulator.domain import overrides
-from emulator.domain.forms import form_body
 from emulator.domain.overrides import Overrides
-from emulator.domain.signing import compute_signature, signed_url
 from emulator.domain.twiml import MAX_DOCUMENT_BYTES
 from emulator.domain.urls import mask_url_password, scrub_password
-from emulator.domain.voice import MISSING, UNSUPPORTED, content_kind, with_query
+from emulator.domain.voice import MISSING, UNSUPPORTED, content_kind
 from emulator.ids import IdGenerator
-from emulator.outgoing.client import USER_AGENT, Outgoing, OutgoingRequest, Reply
+from emulator.outgoing.client import Outgoing, Reply
 from emulator.outgoing.resolver import ResolveError
+from emulator.outgoing.webhooks import signed_webhook
 
 __all__ = ["MAX_REDIRECTS", "Fetched", "VoiceWebhook"]
 
@@ -156,28 +155,18 @@ class VoiceWebhook:
         deadline: float,
         token: str,
     ) -> Reply:
-        headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "I-Twilio-Idempotency-Token": token}
-        body = b""
-        if method == "GET":
-            url = with_query(url, params)
-            headers["X-Twilio-Signature"] = compute_signature(auth_token, signed_url(url), ())
-        else:
-            body = form_body(params)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["X-Twilio-Signature"] = compute_signature(auth_token, signed_url(url), params)
-        remaining_s = max(deadline - time.monotonic(), 0.001)
-        return await self._outgoing.send(
-            OutgoingRequest(
-                method,
-                url,
-                headers,
-                body,
-                timeout_s=min(settings.read_timeout_ms / 1000, remaining_s),
-                connect_timeout_s=min(settings.connect_timeout_ms / 1000, remaining_s),
-                deadline_s=remaining_s,
-                max_answer_bytes=MAX_DOCUMENT_BYTES,
-            )
+        request = signed_webhook(
+            method,
+            url,
+            params,
+            auth_token,
+            token,
+            settings,
+            deadline,
+            headers={"Accept": "*/*"},
+            max_answer_bytes=MAX_DOCUMENT_BYTES,
         )
+        return await self._outgoing.send(request)
 
 
 def _retry_failure(reply: Reply) -> overrides.Failure | None:
