@@ -48,6 +48,7 @@ from emulator.domain.twiml_xml import Element
 from emulator.domain.vocabulary import (
     ACH_DEBIT,
     BANK_ACCOUNT_TYPES,
+    BANK_ITEMS,
     CREDIT_CARD,
     PAYMENT_METHODS,
     TOKEN_TYPES,
@@ -152,8 +153,7 @@ class Pay:
         steps = [
             prompt.for_
             for prompt in self.prompts
-            if prompt.require_matching_inputs
-            and prompt.for_ in ("bank-routing-number", "bank-account-number")
+            if prompt.require_matching_inputs and prompt.for_ in BANK_ITEMS
         ]
         return tuple(dict.fromkeys(steps)) if self.payment_method == ACH_DEBIT else ()
 

@@ -29,6 +29,7 @@ from emulator.domain.twiml_read import (
     unknown_element,
 )
 from emulator.domain.twiml_xml import Element
+from emulator.domain.vocabulary import BANK_ITEMS, CARD_ITEMS
 
 __all__ = [
     "MAX_TEXT",
@@ -42,15 +43,7 @@ __all__ = [
 
 MAX_TEXT: Final = 1024  # characters of a description, a connector name, a parameter
 
-PROMPT_STEPS: Final = (
-    "payment-card-number",
-    "expiration-date",
-    "security-code",
-    "postal-code",
-    "bank-routing-number",
-    "bank-account-number",
-    "payment-processing",
-)
+PROMPT_STEPS: Final = (*CARD_ITEMS, *BANK_ITEMS, "payment-processing")
 """``<Prompt for=...>``: "There are seven payment steps in the <Pay> process"."""
 PROMPT_ERROR_TYPES: Final = (
     "timeout",
