@@ -29,7 +29,7 @@ from emulator.control.observe import ObserveRequests
 from emulator.control.routes import router as control_router
 from emulator.deps import STATE_NAMES
 from emulator.domain.hostnames import HostNames, Origins
-from emulator.domain.phones import Phone, Phones
+from emulator.domain.phones import Phones
 from emulator.domain.scripts import CallerDefaults, CallerScripts
 from emulator.domain.twiml import Pay
 from emulator.errors import TwilioError
@@ -130,12 +130,9 @@ class Emulator:
         )
         self.scripts = CallerScripts(
             defaults,
-            {c.sid: {str(k): v for k, v in c.script.items()} for c in fixtures.calls if c.script},
+            {c.sid: c.script for c in fixtures.calls if c.script},
         )
-        self.phones_set_up = Phones(
-            Phone(p.account_sid, p.number, p.caller, p.script) for p in fixtures.phones
-        )
-        self.phones = PhoneBook(self.db, self.phones_set_up)
+        self.phones = PhoneBook(self.db, Phones(p.phone() for p in fixtures.phones))
         vault, keyed = Vault(), KeyedSoFar()
         pay_events = PayEvents(self.db, self.clock, self.ids, self.delivery)
         self.sessions = Sessions(
@@ -177,7 +174,7 @@ class Emulator:
             self.scripts,
             self.callback_log,
             self.caller,
-            self.phones_set_up,
+            self.phones,
         )
         self.settlement = SettlementService(
             self.db, self.clock, self.ids, self.sessions, vault, self.outgoing, self.metrics
@@ -219,7 +216,7 @@ class Emulator:
             self.delivery,
             self.journal,
             self.scripts,
-            self.phones_set_up,
+            self.phones,
             self.faults,
             self.clock,
             self.ids,

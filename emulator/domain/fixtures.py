@@ -23,6 +23,7 @@ from pydantic import (
 
 from emulator.domain.connectors import Connector
 from emulator.domain.gpc import GenericConnector, Mode
+from emulator.domain.phones import Phone
 from emulator.domain.scripts import check_script
 from emulator.domain.vocabulary import (
     KEYPAD_PATTERN,
@@ -106,6 +107,9 @@ class PhoneFixture(_Fixture):
     number: Annotated[str, StringConstraints(pattern=r"^\S{1,64}$")]
     caller: CallerMode = "auto"
     script: Script = Field(default_factory=dict)
+
+    def phone(self) -> Phone:
+        return Phone(self.account_sid, self.number, self.caller, self.script)
 
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]

@@ -39,7 +39,7 @@ from emulator.domain.calls import (
 )
 from emulator.domain.machine import NothingToCapture
 from emulator.domain.masking import mask_card_numbers
-from emulator.domain.phones import Phone, Phones
+from emulator.domain.phones import Phone
 from emulator.domain.records import CallbackRecord
 from emulator.domain.scripts import CallerScripts
 from emulator.domain.twiml import Notice
@@ -51,6 +51,7 @@ from emulator.services.call_runner import CallRunner
 from emulator.services.callback_log import CallbackLog
 from emulator.services.caller import Caller
 from emulator.services.pay_events import PAY_EVENTS
+from emulator.services.phones import PhoneBook
 from emulator.services.sessions import UnknownResource
 from emulator.store import accounts, call_steps, calls
 from emulator.store.db import Database
@@ -96,7 +97,7 @@ class CallService:
         scripts: CallerScripts,
         log: CallbackLog,
         caller: Caller,
-        phones: Phones,
+        phones: PhoneBook,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -215,10 +216,10 @@ class CallService:
         sid = self._ids.sid("CA")
         twiml = request.voice_url is not None
         from_ = request.from_ or (DEFAULT_FROM if twiml else None)
-        phone = self._phones.at(request.account_sid, from_)
-        if phone is None or request.caller is not None or request.script:
-            phone = None  # the call names its own caller
-        else:
+        phone = None  # a call naming its own caller keeps it
+        if request.caller is None and not request.script:
+            phone = self._phones.at(request.account_sid, from_)
+        if phone is not None:
             request = replace(request, caller=phone.caller, script=dict(phone.script))
         record = CallRecord(
             sid,

@@ -11,6 +11,8 @@ __all__ = ["PhoneBook"]
 
 
 class PhoneBook:
+    """The phones set up (:class:`Phones`), with the control plane's check of their account."""
+
     def __init__(self, db: Database, phones: Phones) -> None:
         self._db = db
         self._phones = phones
@@ -22,8 +24,14 @@ class PhoneBook:
             raise UnknownResource(f"account {phone.account_sid} does not exist")
         return self._phones.set(phone)
 
+    def at(self, account_sid: str, number: str | None) -> Phone | None:
+        return self._phones.at(account_sid, number)
+
     def listed(self, account_sid: str | None = None) -> list[Phone]:
         return self._phones.listed(account_sid)
 
     def remove(self, account_sid: str | None = None, number: str | None = None) -> int:
         return self._phones.remove(account_sid, number)
+
+    def reset(self, account_sid: str | None = None) -> None:
+        self._phones.reset(account_sid)

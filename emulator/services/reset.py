@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from emulator.clock import Clock
-from emulator.domain.phones import Phones
 from emulator.domain.scripts import CallerScripts
 from emulator.ids import IdGenerator
 from emulator.services.accounts import AccountService
@@ -14,6 +13,7 @@ from emulator.services.caller import Caller
 from emulator.services.delivery import Delivery
 from emulator.services.faults import Faults
 from emulator.services.journal import Journal
+from emulator.services.phones import PhoneBook
 
 __all__ = ["Resetter"]
 
@@ -27,7 +27,7 @@ class Resetter:
         delivery: Delivery,
         journal: Journal,
         scripts: CallerScripts,
-        phones: Phones,
+        phones: PhoneBook,
         faults: Faults,
         clock: Clock,
         ids: IdGenerator,

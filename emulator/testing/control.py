@@ -393,10 +393,13 @@ class ControlClient:
         Returns:
             ``{"account_sid", "number", "caller", "items"}`` (the script's keys, not its values).
         """
-        body = {"account_sid": account_sid, "number": number, "caller": mode}
-        result: dict[str, Any] = self._json(
-            self.http.post("/_emulator/phones", json=body | {"script": dict(script or {})})
-        )
+        body = {
+            "account_sid": account_sid,
+            "number": number,
+            "caller": mode,
+            "script": dict(script or {}),
+        }
+        result: dict[str, Any] = self._json(self.http.post("/_emulator/phones", json=body))
         return result
 
     def phones(self, account_sid: str | None = None) -> list[dict[str, Any]]:
